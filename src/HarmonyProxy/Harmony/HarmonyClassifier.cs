@@ -1,0 +1,63 @@
+namespace HarmonyProxy.Harmony;
+
+/// <summary>Where a message's text goes in an OpenAI response.</summary>
+public enum HarmonyMessageRole
+{
+    Content,
+    Reasoning,
+    ToolCall,
+    Dropped,
+}
+
+/// <summary>The classification table of harmony.md section 7.</summary>
+public static class HarmonyClassifier
+{
+    private const string FunctionsPrefix = "functions.";
+
+    public static HarmonyMessageRole Classify(HarmonyMessageHeader header)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        var recipient = header.Recipient;
+        if (recipient is not null && recipient != "assistant")
+        {
+            // Built-ins (browser, python, container) were never declared by the IDE (edge case 23).
+            return IsBuiltIn(recipient) ? HarmonyMessageRole.Dropped : HarmonyMessageRole.ToolCall;
+        }
+
+        switch (header.Origin)
+        {
+            case HarmonyMessageOrigin.LeadingText:
+                return HarmonyMessageRole.Reasoning;
+            case HarmonyMessageOrigin.TrailingText:
+            case HarmonyMessageOrigin.PlainText:
+            case HarmonyMessageOrigin.Continuation:
+                return HarmonyMessageRole.Content;
+        }
+
+        return header.Channel switch
+        {
+            "final" => HarmonyMessageRole.Content,
+            // Preambles are for the user; commentary addressed to=assistant is a stray prefix (edge case 18).
+            "commentary" => recipient is null ? HarmonyMessageRole.Content : HarmonyMessageRole.Reasoning,
+            null => recipient is null ? HarmonyMessageRole.Content : HarmonyMessageRole.Reasoning,
+            // analysis and unknown channels (edge case 25) are never shown as the answer.
+            _ => HarmonyMessageRole.Reasoning,
+        };
+    }
+
+    /// <summary>The OpenAI function name: the recipient without <c>functions.</c> (edge case 24 keeps bare names).</summary>
+    public static string ToolName(string recipient)
+    {
+        ArgumentNullException.ThrowIfNull(recipient);
+        return recipient.StartsWith(FunctionsPrefix, StringComparison.Ordinal) ? recipient[FunctionsPrefix.Length..] : recipient;
+    }
+
+    public static bool IsBuiltIn(string recipient)
+    {
+        ArgumentNullException.ThrowIfNull(recipient);
+        return recipient == "python"
+            || recipient.StartsWith("python.", StringComparison.Ordinal)
+            || recipient.StartsWith("browser.", StringComparison.Ordinal)
+            || recipient.StartsWith("container.", StringComparison.Ordinal);
+    }
+}

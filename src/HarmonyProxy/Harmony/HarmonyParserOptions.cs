@@ -1,0 +1,22 @@
+namespace HarmonyProxy.Harmony;
+
+/// <summary>How a <see cref="HarmonyStreamParser"/> starts and how much it may buffer.</summary>
+public sealed record HarmonyParserOptions
+{
+    public static readonly HarmonyParserOptions Default = new();
+
+    /// <summary>
+    /// Start inside an answer body instead of a header. Used when llama-server already parsed the
+    /// turn and <c>content</c> is meant to be clean: leaked tags are still recognised.
+    /// </summary>
+    public bool StartInContent { get; init; }
+
+    /// <summary>
+    /// Most characters held as header or header-less leading text before they are released
+    /// (as content, or as the body of a header that lacked <c>&lt;|message|&gt;</c>).
+    /// </summary>
+    public int MaxHeaderChars { get; init; } = 4096;
+
+    /// <summary>Edge case 31: inside a <c>final</c> body, a terminator followed by ordinary text is literal.</summary>
+    public bool LiteralTerminatorsInFinal { get; init; } = true;
+}
