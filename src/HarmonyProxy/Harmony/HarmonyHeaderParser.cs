@@ -196,6 +196,13 @@ public static class HarmonyHeaderParser
             if (word.StartsWith("to=", StringComparison.Ordinal))
             {
                 var target = word[3..];
+                var angle = target.IndexOf('<');
+                if (angle >= 0)
+                {
+                    // Edge case 19: a name ends where tag-like text begins.
+                    target = target[..angle];
+                }
+
                 if (target.SequenceEqual("assistant"))
                 {
                     sawAssistantRecipient = true;

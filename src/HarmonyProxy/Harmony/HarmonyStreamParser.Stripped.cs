@@ -259,8 +259,9 @@ public sealed partial class HarmonyStreamParser
 
             rest = rest.TrimStart(' ');
         }
-        else if (!final && " to=".AsSpan().StartsWith(rest, StringComparison.Ordinal) && rest.Length < 4 && _strippedChannel == "commentary")
+        else if (!final && rest.Length < 4 && " to=".AsSpan().StartsWith(rest, StringComparison.Ordinal))
         {
+            // Nothing after the channel word yet, or the start of " to=": a recipient may follow.
             return false;
         }
 

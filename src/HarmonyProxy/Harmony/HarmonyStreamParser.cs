@@ -72,6 +72,7 @@ public sealed partial class HarmonyStreamParser
     private Mode _mode;
     private State _state;
     private bool _anyMessage;
+    private bool _headerHasTag;
     private bool _completed;
     private HarmonyTag _pendingTerminator;
 
@@ -148,7 +149,7 @@ public sealed partial class HarmonyStreamParser
         {
             _mode = Mode.Raw;
             var buffered = _header.ToString();
-            _header.Clear();
+            ClearHeader();
             ScanRaw(buffered);
         }
 
@@ -175,7 +176,7 @@ public sealed partial class HarmonyStreamParser
                 if (_header.Length > 0)
                 {
                     EmitWholeMessage(HarmonyMessageHeader.PlainText, _header.ToString(), end);
-                    _header.Clear();
+                    ClearHeader();
                 }
 
                 break;
@@ -416,7 +417,7 @@ public sealed partial class HarmonyStreamParser
                     // Header-less text ran into a header: it was a message of its own.
                     Flags |= HarmonyParseFlags.Recovered;
                     ReleaseHeaderless(HeaderText().Trim().ToString());
-                    _header.Clear();
+                    ClearHeader();
                 }
 
                 AppendHeaderTag(tag);
@@ -424,7 +425,7 @@ public sealed partial class HarmonyStreamParser
             case HarmonyTag.Message:
                 {
                     var parsed = HarmonyHeaderParser.Parse(HeaderText());
-                    _header.Clear();
+                    ClearHeader();
                     OpenFromHeader(parsed, body: null);
                     break;
                 }
@@ -451,7 +452,7 @@ public sealed partial class HarmonyStreamParser
             // --reasoning-format none output. Stream it now rather than wait for a header.
             Flags |= HarmonyParseFlags.Recovered;
             var visible = HeaderText().TrimStart().ToString();
-            _header.Clear();
+            ClearHeader();
             StartMessage(HarmonyMessageHeader.TrailingText);
             EmitBody(visible);
             return;
@@ -466,6 +467,7 @@ public sealed partial class HarmonyStreamParser
     private void AppendHeaderTag(HarmonyTag tag)
     {
         _header.Append(HarmonyTags.Text(tag));
+        _headerHasTag = true;
         if (_header.Length > _options.MaxHeaderChars)
         {
             ReleaseOverflowingHeader();
@@ -476,7 +478,7 @@ public sealed partial class HarmonyStreamParser
     {
         Flags |= HarmonyParseFlags.Recovered;
         var text = _header.ToString();
-        _header.Clear();
+        ClearHeader();
         var parsed = HarmonyHeaderParser.Parse(text);
         if (parsed.Channel is not null)
         {
@@ -493,7 +495,7 @@ public sealed partial class HarmonyStreamParser
     private void CloseHeaderWithoutBody(HarmonyMessageEnd end)
     {
         var parsed = HarmonyHeaderParser.Parse(HeaderText());
-        _header.Clear();
+        ClearHeader();
         if (parsed.Channel is not null)
         {
             if (parsed.Leftover is not null || end != HarmonyMessageEnd.Implicit)
@@ -517,7 +519,7 @@ public sealed partial class HarmonyStreamParser
     private void CompleteHeader(HarmonyMessageEnd end)
     {
         var parsed = HarmonyHeaderParser.Parse(HeaderText());
-        _header.Clear();
+        ClearHeader();
         if (parsed.Channel is not null && parsed.Leftover is not null)
         {
             Flags |= HarmonyParseFlags.Recovered;
@@ -635,7 +637,13 @@ public sealed partial class HarmonyStreamParser
     private void EnterHeader()
     {
         _state = State.Header;
+        ClearHeader();
+    }
+
+    private void ClearHeader()
+    {
         _header.Clear();
+        _headerHasTag = false;
     }
 
     private void TrackJsonStrings(ReadOnlySpan<char> text)
@@ -670,7 +678,7 @@ public sealed partial class HarmonyStreamParser
         _pendingLength = text.Length;
     }
 
-    private bool HeaderHasTag() => HeaderText().Contains("<|", StringComparison.Ordinal);
+    private bool HeaderHasTag() => _headerHasTag;
 
     private ReadOnlySpan<char> HeaderText()
     {
