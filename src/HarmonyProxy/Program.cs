@@ -1,3 +1,20 @@
 var builder = WebApplication.CreateBuilder(args);
+
+// Configuration: the root appsettings.json, environment, the predecessor's variable names
+builder.AddHarmonyProxyConfiguration();
+
+// Logging: Serilog, JSON lines in containers, text in development
+builder.AddHarmonyProxyLogging();
+
+// Services: validated options and the typed llama-server client
+builder.AddHarmonyProxy();
+
 var app = builder.Build();
+
+// Errors in OpenAI's shape, never a stack trace
+app.UseHarmonyProxyErrors();
+
+// Endpoints: /v1/chat/completions, /v1/models, 404 for the rest
+app.MapHarmonyProxy();
+
 app.Run();

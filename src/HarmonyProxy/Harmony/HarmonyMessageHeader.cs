@@ -56,6 +56,7 @@ public sealed record HarmonyMessageHeader(
     HarmonyMessageOrigin Origin)
 {
     public static readonly HarmonyMessageHeader Continuation = new("final", null, null, HarmonyMessageOrigin.Continuation);
+    public static readonly HarmonyMessageHeader ReasoningContinuation = new("analysis", null, null, HarmonyMessageOrigin.Header);
     public static readonly HarmonyMessageHeader LeadingText = new(null, null, null, HarmonyMessageOrigin.LeadingText);
     public static readonly HarmonyMessageHeader TrailingText = new(null, null, null, HarmonyMessageOrigin.TrailingText);
     public static readonly HarmonyMessageHeader PlainText = new(null, null, null, HarmonyMessageOrigin.PlainText);

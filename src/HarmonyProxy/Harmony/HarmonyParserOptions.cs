@@ -11,6 +11,9 @@ public sealed record HarmonyParserOptions
     /// </summary>
     public bool StartInContent { get; init; }
 
+    /// <summary>The message the parser starts inside when <see cref="StartInContent"/> is set.</summary>
+    public HarmonyMessageHeader InitialMessage { get; init; } = HarmonyMessageHeader.Continuation;
+
     /// <summary>
     /// Most characters held as header or header-less leading text before they are released
     /// (as content, or as the body of a header that lacked <c>&lt;|message|&gt;</c>).

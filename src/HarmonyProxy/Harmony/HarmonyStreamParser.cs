@@ -92,7 +92,7 @@ public sealed partial class HarmonyStreamParser
         if (_options.StartInContent)
         {
             _mode = Mode.Raw;
-            StartMessage(HarmonyMessageHeader.Continuation);
+            StartMessage(_options.InitialMessage);
         }
         else
         {

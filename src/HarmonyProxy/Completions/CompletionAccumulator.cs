@@ -1,0 +1,130 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using HarmonyProxy.OpenAi;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>
+/// Collects a translated completion into one <c>chat.completion</c> JSON body for clients that
+/// did not ask to stream. A call cut by <c>length</c> whose arguments are not valid JSON is
+/// dropped here (DESIGN.md, "Tool calls").
+/// </summary>
+public sealed class CompletionAccumulator : ICompletionSink
+{
+    private readonly StringBuilder _content = new();
+    private readonly StringBuilder _reasoning = new();
+    private readonly List<(string Id, string Name, StringBuilder Arguments)> _toolCalls = [];
+    private CompletionEnvelope? _envelope;
+    private bool _hasContent;
+    private bool _hasReasoning;
+    private string? _finishReason;
+    private byte[]? _usage;
+
+    /// <summary>Set when the completion failed instead of finishing.</summary>
+    public UpstreamStreamError? Error { get; private set; }
+
+    public void Begin(CompletionEnvelope envelope) => _envelope = envelope;
+
+    public void Content(ReadOnlySpan<char> text)
+    {
+        _hasContent = true;
+        _content.Append(text);
+    }
+
+    public void Reasoning(ReadOnlySpan<char> text)
+    {
+        _hasReasoning = true;
+        _reasoning.Append(text);
+    }
+
+    public void ToolCallStart(int index, string id, string name) => _toolCalls.Add((id, name, new StringBuilder()));
+
+    public void ToolCallArguments(int index, ReadOnlySpan<char> fragment) => _toolCalls[index].Arguments.Append(fragment);
+
+    public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
+    {
+        _finishReason = finishReason;
+        _usage = usageJson.IsEmpty ? null : usageJson.ToArray();
+    }
+
+    public void Fail(string message, string type, string? code) => Error = new UpstreamStreamError(message, type, code);
+
+    /// <summary>The response body; <paramref name="reasoningField"/> names the reasoning property.</summary>
+    public byte[] ToJson(string reasoningField = "reasoning_content")
+    {
+        var envelope = _envelope ?? new CompletionEnvelope("chatcmpl-proxy", string.Empty, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), null);
+        var truncated = _finishReason == "length";
+        var calls = _toolCalls
+            .Select(call => (call.Id, call.Name, Arguments: call.Arguments.ToString()))
+            .Where(call => !truncated || CompletedTurn.IsValidJson(call.Arguments))
+            .ToList();
+        var finish = _finishReason == "tool_calls" && calls.Count == 0 ? "stop" : _finishReason ?? "stop";
+
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer, OpenAiJson.WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("id", envelope.Id);
+            json.WriteString("object", "chat.completion");
+            json.WriteNumber("created", envelope.Created);
+            json.WriteString("model", envelope.Model);
+            if (envelope.SystemFingerprint is not null)
+            {
+                json.WriteString("system_fingerprint", envelope.SystemFingerprint);
+            }
+
+            json.WriteStartArray("choices");
+            json.WriteStartObject();
+            json.WriteNumber("index", 0);
+            json.WriteStartObject("message");
+            json.WriteString("role", "assistant");
+            if (_hasContent)
+            {
+                json.WriteString("content", _content.ToString());
+            }
+            else
+            {
+                json.WriteNull("content");
+            }
+
+            if (_hasReasoning)
+            {
+                json.WriteString(reasoningField, _reasoning.ToString());
+            }
+
+            if (calls.Count > 0)
+            {
+                json.WriteStartArray("tool_calls");
+                foreach (var call in calls)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("id", call.Id);
+                    json.WriteString("type", "function");
+                    json.WriteStartObject("function");
+                    json.WriteString("name", call.Name);
+                    json.WriteString("arguments", call.Arguments);
+                    json.WriteEndObject();
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
+            json.WriteEndObject();
+            json.WriteNull("logprobs");
+            json.WriteString("finish_reason", finish);
+            json.WriteEndObject();
+            json.WriteEndArray();
+            if (_usage is not null)
+            {
+                json.WritePropertyName("usage");
+                json.WriteRawValue(_usage, skipInputValidation: true);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,392 @@
+using System.Text;
+using System.Text.Json;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>What one upstream SSE event meant.</summary>
+public enum UpstreamEventKind
+{
+    /// <summary>A chunk (or a whole non-streaming completion) was taken in.</summary>
+    Chunk,
+
+    /// <summary><c>data: [DONE]</c>.</summary>
+    Done,
+
+    /// <summary>An in-stream error object (llama-server's mid-stream parse failures).</summary>
+    Error,
+
+    /// <summary>Not JSON, or not an object: ignored and counted.</summary>
+    Invalid,
+}
+
+/// <summary>An error upstream reported inside the stream.</summary>
+public sealed record UpstreamStreamError(string Message, string Type, string? Code);
+
+/// <summary>Reading llama-server chunks with <see cref="Utf8JsonReader"/>: no DOM, no per-token strings.</summary>
+public sealed partial class CompletionTranslator
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+
+    private char[] _chars = new char[256];
+
+    /// <summary>The last in-stream error upstream sent.</summary>
+    public UpstreamStreamError? UpstreamError { get; private set; }
+
+    /// <summary>The upstream's finish reason so far (null until its finish chunk).</summary>
+    public string? UpstreamFinishReason => _upstreamFinish;
+
+    /// <summary>Takes one upstream SSE event's data (a chunk, a whole completion, an error, or [DONE]).</summary>
+    public UpstreamEventKind ProcessEvent(ReadOnlySpan<byte> data)
+    {
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            return UpstreamEventKind.Done;
+        }
+
+        try
+        {
+            if (!_begun && !TryBegin(data))
+            {
+                return UpstreamEventKind.Invalid;
+            }
+
+            return ReadChunk(data);
+        }
+        catch (JsonException)
+        {
+            return UpstreamEventKind.Invalid;
+        }
+    }
+
+    private bool TryBegin(ReadOnlySpan<byte> data)
+    {
+        var reader = new Utf8JsonReader(data, ReaderOptions);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        string? id = null, model = null, fingerprint = null;
+        long created = 0;
+        var isError = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"u8))
+            {
+                id = ReadStringOrNull(ref reader);
+            }
+            else if (reader.ValueTextEquals("model"u8))
+            {
+                model = ReadStringOrNull(ref reader);
+            }
+            else if (reader.ValueTextEquals("system_fingerprint"u8))
+            {
+                fingerprint = ReadStringOrNull(ref reader);
+            }
+            else if (reader.ValueTextEquals("created"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+                {
+                    created = value;
+                }
+            }
+            else
+            {
+                isError |= reader.ValueTextEquals("error"u8);
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (!isError)
+        {
+            Begin(id, model, created, fingerprint);
+        }
+
+        return true;
+    }
+
+    private UpstreamEventKind ReadChunk(ReadOnlySpan<byte> data)
+    {
+        var reader = new Utf8JsonReader(data, ReaderOptions);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("choices"u8))
+            {
+                reader.Read();
+                ReadChoices(ref reader);
+            }
+            else if (reader.ValueTextEquals("usage"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    _usage = data[start..(int)reader.BytesConsumed].ToArray();
+                }
+            }
+            else if (reader.ValueTextEquals("error"u8))
+            {
+                reader.Read();
+                UpstreamError = ReadError(ref reader, data);
+                return UpstreamEventKind.Error;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return UpstreamEventKind.Chunk;
+    }
+
+    private void ReadChoices(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return;
+        }
+
+        var first = true;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (!first || reader.TokenType != JsonTokenType.StartObject)
+            {
+                // n > 1 is not supported by llama-server for gpt-oss streaming; only choice 0 counts.
+                reader.Skip();
+                continue;
+            }
+
+            first = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("delta"u8) || reader.ValueTextEquals("message"u8))
+                {
+                    reader.Read();
+                    ReadDelta(ref reader);
+                }
+                else if (reader.ValueTextEquals("finish_reason"u8))
+                {
+                    var finish = ReadStringOrNull(ref reader);
+                    if (finish is not null)
+                    {
+                        _upstreamFinish = finish;
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+    }
+
+    private void ReadDelta(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("content"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    OnUpstreamContent(ReadChars(ref reader));
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    OnUpstreamReasoning(ReadChars(ref reader));
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("tool_calls"u8))
+            {
+                reader.Read();
+                ReadToolCalls(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private void ReadToolCalls(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return;
+        }
+
+        var position = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            var index = position++;
+            string? id = null, name = null, arguments = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("index"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value))
+                    {
+                        index = value;
+                    }
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    id = ReadStringOrNull(ref reader);
+                }
+                else if (reader.ValueTextEquals("function"u8))
+                {
+                    reader.Read();
+                    ReadFunction(ref reader, ref name, ref arguments);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            OnUpstreamToolCall(index, id, name, arguments);
+        }
+    }
+
+    private static void ReadFunction(ref Utf8JsonReader reader, ref string? name, ref string? arguments)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                name = ReadStringOrNull(ref reader);
+            }
+            else if (reader.ValueTextEquals("arguments"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    arguments = reader.GetString();
+                }
+                else if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    // Some servers send arguments as an object; OpenAI clients want its text.
+                    using var document = JsonDocument.ParseValue(ref reader);
+                    arguments = document.RootElement.GetRawText();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static UpstreamStreamError ReadError(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            return new UpstreamStreamError(Encoding.UTF8.GetString(data[start..(int)reader.BytesConsumed]), "upstream_error", null);
+        }
+
+        string message = "upstream error", type = "upstream_error";
+        string? code = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("message"u8))
+            {
+                message = ReadStringOrNull(ref reader) ?? message;
+            }
+            else if (reader.ValueTextEquals("type"u8))
+            {
+                type = ReadStringOrNull(ref reader) ?? type;
+            }
+            else if (reader.ValueTextEquals("code"u8))
+            {
+                reader.Read();
+                code = reader.TokenType switch
+                {
+                    JsonTokenType.String => reader.GetString(),
+                    JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+                    _ => null,
+                };
+                reader.Skip();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return new UpstreamStreamError(message, type, code);
+    }
+
+    private static string? ReadStringOrNull(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+
+        reader.Skip();
+        return null;
+    }
+
+    /// <summary>Unescapes a string token into a reused buffer: no string per token.</summary>
+    private ReadOnlySpan<char> ReadChars(ref Utf8JsonReader reader)
+    {
+        var needed = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        if (_chars.Length < needed)
+        {
+            _chars = new char[Math.Max(needed, _chars.Length * 2)];
+        }
+
+        var written = reader.CopyString(_chars);
+        return _chars.AsSpan(0, written);
+    }
+}

@@ -1,0 +1,383 @@
+using System.Security.Cryptography;
+using System.Text;
+using HarmonyProxy.Harmony;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>
+/// Turns llama-server's chat completion chunks, whatever the flavour (raw Harmony in
+/// <c>content</c>, the stripped form, or llama-server's own parsing), into one clean OpenAI
+/// completion written to an <see cref="ICompletionSink"/>. Pure: JSON bytes in, calls out.
+/// </summary>
+/// <remarks>
+/// Flow per upstream event: (1) read the chunk (<see cref="ProcessEvent"/>), (2) feed
+/// <c>content</c> and <c>reasoning_content</c> text to their Harmony parsers, (3) route each
+/// parsed message by <see cref="HarmonyClassifier"/> to content, reasoning or a tool call,
+/// honouring <see cref="OutputOptions"/>, (4) at the end (<see cref="Complete"/>) close the
+/// parsers, apply <see cref="HarmonyFallback"/> if nothing visible came, and finish once.
+/// </remarks>
+public sealed partial class CompletionTranslator
+{
+    private const int MaxFallbackChars = 256 * 1024;
+
+    private readonly ICompletionSink _sink;
+    private readonly OutputOptions _output;
+    private readonly int _maxHeaderChars;
+    private readonly bool _passUsage;
+    private readonly ParserRoute _contentRoute;
+    private readonly ParserRoute _reasoningRoute;
+    private readonly StringBuilder _fallbackText = new();
+    private readonly Dictionary<int, UpstreamToolCall> _upstreamToolCalls = [];
+
+    private HarmonyStreamParser? _contentParser;
+    private HarmonyStreamParser? _reasoningParser;
+    private bool _begun;
+    private bool _completed;
+    private bool _upstreamStructured;
+    private bool _visibleEmitted;
+    private bool _reasoningEmitted;
+    private bool _thinkOpen;
+    private int _nextToolIndex;
+    private string? _upstreamFinish;
+    private byte[]? _usage;
+
+    public CompletionTranslator(ICompletionSink sink, OutputOptions output, bool passUsage, int maxHeaderChars = 4096)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(output);
+        _sink = sink;
+        _output = output;
+        _passUsage = passUsage;
+        _maxHeaderChars = maxHeaderChars;
+        _contentRoute = new ParserRoute(this);
+        _reasoningRoute = new ParserRoute(this);
+    }
+
+    /// <summary>True once anything the user can see (content or a tool call) was written.</summary>
+    public bool VisibleOutputStarted => _visibleEmitted || _nextToolIndex > 0;
+
+    public bool Completed => _completed;
+
+    /// <summary>What the Harmony parsers met; for metrics and logs.</summary>
+    public HarmonyParseFlags ParseFlags => (_contentParser?.Flags ?? HarmonyParseFlags.None) | (_reasoningParser?.Flags ?? HarmonyParseFlags.None);
+
+    public bool FallbackUsed { get; private set; }
+
+    public int ToolCallCount => _nextToolIndex;
+
+    public string? FinishReason { get; private set; }
+
+    /// <summary>Upstream's usage object, when it sent one (llama-server: prompt/completion tokens).</summary>
+    public ReadOnlyMemory<byte> Usage => _usage;
+
+    /// <summary>Closes the parsers and writes the single finish (or nothing if already completed).</summary>
+    public void Complete()
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        EnsureBegun();
+        var truncated = _upstreamFinish == "length";
+        _reasoningParser?.Complete(truncated);
+        _contentParser?.Complete(truncated);
+        foreach (var call in _upstreamToolCalls.Values)
+        {
+            EndToolCall(call.Index, call.ArgumentsSeen);
+        }
+
+        if (!_visibleEmitted && _nextToolIndex == 0)
+        {
+            var recovered = HarmonyFallback.ExtractFinalText(_fallbackText.ToString());
+            if (recovered is not null)
+            {
+                FallbackUsed = true;
+                EmitContent(recovered, separate: false);
+            }
+        }
+
+        CloseThink();
+        _completed = true;
+        FinishReason = truncated ? "length" : _nextToolIndex > 0 && _output.ToolCalls == ToolCallMode.Native ? "tool_calls" : "stop";
+        _sink.Finish(FinishReason, _passUsage && _usage is not null ? _usage : default);
+    }
+
+    /// <summary>Ends the completion with an error (upstream broke after output started).</summary>
+    public void Fail(string message, string type, string? code)
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        EnsureBegun();
+        _completed = true;
+        _sink.Fail(message, type, code);
+    }
+
+    private void EnsureBegun()
+    {
+        if (!_begun)
+        {
+            Begin(null, null, 0, null);
+        }
+    }
+
+    private void Begin(string? id, string? model, long created, string? fingerprint)
+    {
+        _begun = true;
+        _sink.Begin(new CompletionEnvelope(
+            string.IsNullOrEmpty(id) ? NewId("chatcmpl-") : id,
+            model ?? string.Empty,
+            created > 0 ? created : DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            fingerprint));
+    }
+
+    // :: Text from upstream -----------------------------------------------------------------
+
+    private void OnUpstreamContent(ReadOnlySpan<char> text)
+    {
+        KeepForFallback(text);
+        _contentParser ??= new HarmonyStreamParser(_contentRoute, new HarmonyParserOptions
+        {
+            // llama-server that already split reasoning or calls out sends clean answer text;
+            // leaked tags are still recognised from inside the body.
+            StartInContent = _upstreamStructured,
+            MaxHeaderChars = _maxHeaderChars,
+        });
+        _contentParser.Feed(text);
+    }
+
+    private void OnUpstreamReasoning(ReadOnlySpan<char> text)
+    {
+        _upstreamStructured = true;
+        KeepForFallback(text);
+        _reasoningParser ??= new HarmonyStreamParser(_reasoningRoute, new HarmonyParserOptions
+        {
+            StartInContent = true,
+            InitialMessage = HarmonyMessageHeader.ReasoningContinuation,
+            MaxHeaderChars = _maxHeaderChars,
+        });
+        _reasoningParser.Feed(text);
+    }
+
+    private void OnUpstreamToolCall(int upstreamIndex, string? id, string? name, ReadOnlySpan<char> arguments)
+    {
+        _upstreamStructured = true;
+        if (!_upstreamToolCalls.TryGetValue(upstreamIndex, out var call))
+        {
+            if (string.IsNullOrEmpty(name))
+            {
+                // Arguments before a name cannot be attributed; llama-server always names first.
+                return;
+            }
+
+            call = new UpstreamToolCall(StartToolCall(HarmonyClassifier.ToolName(name)));
+            _upstreamToolCalls[upstreamIndex] = call;
+        }
+
+        if (!arguments.IsEmpty)
+        {
+            call.ArgumentsSeen = true;
+            ToolCallText(call.Index, arguments);
+        }
+    }
+
+    private void KeepForFallback(ReadOnlySpan<char> text)
+    {
+        // Only needed while nothing visible went out; bounded so a reasoning loop cannot grow it.
+        if (!VisibleOutputStarted && _fallbackText.Length + text.Length <= MaxFallbackChars)
+        {
+            _fallbackText.Append(text);
+        }
+    }
+
+    // :: Routing parsed messages ------------------------------------------------------------
+
+    private void EmitContent(ReadOnlySpan<char> text, bool separate)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+
+        CloseThink();
+        if (separate && _visibleEmitted)
+        {
+            _sink.Content("\n");
+        }
+
+        _visibleEmitted = true;
+        _sink.Content(text);
+    }
+
+    private void EmitReasoning(ReadOnlySpan<char> text, bool separate)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+
+        switch (_output.Reasoning)
+        {
+            case ReasoningMode.ReasoningContent:
+                if (separate && _reasoningEmitted)
+                {
+                    _sink.Reasoning("\n");
+                }
+
+                _reasoningEmitted = true;
+                _sink.Reasoning(text);
+                break;
+            case ReasoningMode.ThinkTags:
+                if (!_thinkOpen)
+                {
+                    // Reasoning after visible text opens a second block rather than mixing them.
+                    _thinkOpen = true;
+                    _sink.Content(_visibleEmitted ? "\n<think>\n" : "<think>\n");
+                }
+                else if (separate && _reasoningEmitted)
+                {
+                    _sink.Content("\n");
+                }
+
+                _reasoningEmitted = true;
+                _sink.Content(text);
+                break;
+        }
+    }
+
+    private void CloseThink()
+    {
+        if (_thinkOpen)
+        {
+            _thinkOpen = false;
+            _reasoningEmitted = false;
+            _sink.Content("\n</think>\n\n");
+        }
+    }
+
+    private int StartToolCall(string name)
+    {
+        var index = _nextToolIndex++;
+        switch (_output.ToolCalls)
+        {
+            case ToolCallMode.Native:
+                CloseThink();
+                _sink.ToolCallStart(index, NewId("call_"), name);
+                break;
+            case ToolCallMode.Text:
+                EmitContent($"Tool call: {name}\n```json\n", separate: true);
+                break;
+        }
+
+        return index;
+    }
+
+    private void ToolCallText(int index, ReadOnlySpan<char> arguments)
+    {
+        switch (_output.ToolCalls)
+        {
+            case ToolCallMode.Native:
+                _sink.ToolCallArguments(index, arguments);
+                break;
+            case ToolCallMode.Text:
+                _sink.Content(arguments);
+                break;
+        }
+    }
+
+    private void EndToolCall(int index, bool argumentsSeen)
+    {
+        if (!argumentsSeen)
+        {
+            // Edge case 34: an empty body is an empty argument object.
+            ToolCallText(index, "{}");
+        }
+
+        if (_output.ToolCalls == ToolCallMode.Text)
+        {
+            _sink.Content("\n```\n");
+        }
+    }
+
+    private static string NewId(string prefix)
+    {
+        // OpenAI ids look like call_ + 24 alphanumerics; clients only echo them back.
+        const string Alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        Span<char> chars = stackalloc char[24];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+        }
+
+        return string.Concat(prefix, chars);
+    }
+
+    /// <summary>Each parser reports to its own route, so a reasoning message left open does not capture content.</summary>
+    private sealed class ParserRoute(CompletionTranslator owner) : IHarmonyEventSink
+    {
+        private HarmonyMessageRole _role = HarmonyMessageRole.Dropped;
+        private int _toolIndex;
+        private bool _firstText;
+        private bool _argumentsSeen;
+
+        public void OnMessageStart(HarmonyMessageHeader header)
+        {
+            _role = HarmonyClassifier.Classify(header);
+            _firstText = true;
+            _argumentsSeen = false;
+            if (_role == HarmonyMessageRole.ToolCall)
+            {
+                _toolIndex = owner.StartToolCall(HarmonyClassifier.ToolName(header.Recipient!));
+            }
+        }
+
+        public void OnText(ReadOnlySpan<char> text)
+        {
+            switch (_role)
+            {
+                case HarmonyMessageRole.Content:
+                    owner.EmitContent(text, separate: _firstText);
+                    _firstText &= text.IsEmpty;
+                    break;
+                case HarmonyMessageRole.Reasoning:
+                    owner.EmitReasoning(text, separate: _firstText);
+                    _firstText &= text.IsEmpty;
+                    break;
+                case HarmonyMessageRole.ToolCall:
+                    // Arguments are the body trimmed: skip whitespace before the JSON starts.
+                    var arguments = _argumentsSeen ? text : text.TrimStart();
+                    if (!arguments.IsEmpty)
+                    {
+                        _argumentsSeen = true;
+                        owner.ToolCallText(_toolIndex, arguments);
+                    }
+
+                    break;
+            }
+        }
+
+        public void OnMessageEnd(HarmonyMessageEnd end)
+        {
+            if (_role == HarmonyMessageRole.ToolCall)
+            {
+                owner.EndToolCall(_toolIndex, _argumentsSeen);
+            }
+
+            _role = HarmonyMessageRole.Dropped;
+        }
+
+        public void OnStreamEnd(bool truncated)
+        {
+        }
+    }
+
+    private sealed class UpstreamToolCall(int index)
+    {
+        public int Index { get; } = index;
+
+        public bool ArgumentsSeen { get; set; }
+    }
+}

@@ -1,0 +1,27 @@
+namespace HarmonyProxy.Completions;
+
+/// <summary>The response's identity, taken from upstream's first chunk.</summary>
+public sealed record CompletionEnvelope(string Id, string Model, long Created, string? SystemFingerprint);
+
+/// <summary>
+/// Where a translated completion goes: OpenAI SSE chunks for streaming clients
+/// (<see cref="SseChunkWriter"/>) or one JSON body (<see cref="CompletionAccumulator"/>).
+/// </summary>
+public interface ICompletionSink
+{
+    void Begin(CompletionEnvelope envelope);
+
+    void Content(ReadOnlySpan<char> text);
+
+    void Reasoning(ReadOnlySpan<char> text);
+
+    void ToolCallStart(int index, string id, string name);
+
+    void ToolCallArguments(int index, ReadOnlySpan<char> fragment);
+
+    /// <summary>The one finish; <paramref name="usageJson"/> is upstream's usage object (empty when none or not asked for).</summary>
+    void Finish(string finishReason, ReadOnlySpan<byte> usageJson);
+
+    /// <summary>Upstream failed after output started: one OpenAI error instead of a finish.</summary>
+    void Fail(string message, string type, string? code);
+}

@@ -1,0 +1,103 @@
+namespace HarmonyProxy.Completions;
+
+/// <summary>What happens to the model's chain of thought.</summary>
+public enum ReasoningMode
+{
+    /// <summary>Dropped.</summary>
+    None,
+
+    /// <summary>In the <c>reasoning_content</c> field (llama.cpp/DeepSeek convention; Roo, Cline, Kilo, Continue read it).</summary>
+    ReasoningContent,
+
+    /// <summary>In <c>content</c>, wrapped in <c>&lt;think&gt;…&lt;/think&gt;</c>, for clients that only read content.</summary>
+    ThinkTags,
+}
+
+/// <summary>What happens to Harmony tool calls.</summary>
+public enum ToolCallMode
+{
+    /// <summary>OpenAI <c>tool_calls</c>, streamed incrementally.</summary>
+    Native,
+
+    /// <summary>Rendered as readable text in <c>content</c>.</summary>
+    Text,
+
+    /// <summary>Dropped.</summary>
+    Drop,
+}
+
+/// <summary>The output choices for one request.</summary>
+public sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolCalls)
+{
+    public const string ReasoningHeader = "X-Harmony-Reasoning";
+    public const string ToolCallsHeader = "X-Harmony-Tool-Calls";
+    public const string ModeHeader = "X-Harmony-Mode";
+
+    public static readonly OutputOptions Default = new(ReasoningMode.ReasoningContent, ToolCallMode.Native);
+
+    public static bool TryParseReasoning(string? value, out ReasoningMode mode)
+    {
+        switch (value?.Trim().ToLowerInvariant())
+        {
+            case "none":
+                mode = ReasoningMode.None;
+                return true;
+            case "reasoning_content":
+                mode = ReasoningMode.ReasoningContent;
+                return true;
+            case "think_tags":
+                mode = ReasoningMode.ThinkTags;
+                return true;
+            default:
+                mode = default;
+                return false;
+        }
+    }
+
+    public static bool TryParseToolCalls(string? value, out ToolCallMode mode)
+    {
+        switch (value?.Trim().ToLowerInvariant())
+        {
+            case "native":
+                mode = ToolCallMode.Native;
+                return true;
+            case "text":
+                mode = ToolCallMode.Text;
+                return true;
+            case "drop":
+                mode = ToolCallMode.Drop;
+                return true;
+            default:
+                mode = default;
+                return false;
+        }
+    }
+
+    /// <summary>The predecessor's <c>PROXY_MODE</c> values expressed as the two options.</summary>
+    public static bool TryParseLegacyMode(string? value, out OutputOptions options)
+    {
+        options = value?.Trim().ToLowerInvariant() switch
+        {
+            "final_only" => new OutputOptions(ReasoningMode.None, ToolCallMode.Drop),
+            "final_plus_tools_text" => new OutputOptions(ReasoningMode.None, ToolCallMode.Text),
+            "openai_tool_calls" => new OutputOptions(ReasoningMode.None, ToolCallMode.Native),
+            "kilocode" => new OutputOptions(ReasoningMode.ReasoningContent, ToolCallMode.Native),
+            _ => Default,
+        };
+        return value?.Trim().ToLowerInvariant() is "final_only" or "final_plus_tools_text" or "openai_tool_calls" or "kilocode";
+    }
+
+    public static string Name(ReasoningMode mode) => mode switch
+    {
+        ReasoningMode.None => "none",
+        ReasoningMode.ThinkTags => "think_tags",
+        _ => "reasoning_content",
+    };
+
+    public static string Name(ToolCallMode mode) => mode switch
+    {
+        ToolCallMode.Text => "text",
+        ToolCallMode.Drop => "drop",
+        _ => "native",
+    };
+}

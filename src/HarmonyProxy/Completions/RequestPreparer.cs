@@ -1,0 +1,235 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HarmonyProxy.Harmony;
+using HarmonyProxy.OpenAi;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>A client request checked and rewritten for llama-server.</summary>
+/// <param name="UpstreamBody">The body to send: the client's, with stops merged, history cleaned and streaming on.</param>
+/// <param name="ClientStreams">The client asked for SSE.</param>
+/// <param name="ClientWantsUsage">The client asked for <c>stream_options.include_usage</c>.</param>
+/// <param name="Model">The requested model, for logs and metrics.</param>
+/// <param name="CleanedMessages">How many assistant messages had Harmony markup removed.</param>
+public sealed record PreparedRequest(JsonObject UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages);
+
+/// <summary>Why a request was refused, in OpenAI's terms.</summary>
+public sealed record RequestProblem(int Status, string Message, string? Param, string Code);
+
+/// <summary>How requests are rewritten before llama-server sees them.</summary>
+public sealed record RequestPreparationOptions
+{
+    public static readonly IReadOnlyList<string> HarmonyStops = [HarmonyTags.Return, HarmonyTags.Call];
+
+    /// <summary>Add <c>&lt;|return|&gt;</c> and <c>&lt;|call|&gt;</c> (and <see cref="ExtraStops"/>) to <c>stop</c>.</summary>
+    public bool HarmonyStopsEnabled { get; init; } = true;
+
+    public IReadOnlyList<string> ExtraStops { get; init; } = [];
+
+    /// <summary>Reduce assistant history with Harmony markup to its final text (llama.cpp #15091).</summary>
+    public bool CleanHistory { get; init; } = true;
+}
+
+/// <summary>
+/// Validates a chat completion request and prepares it for llama-server: merges the Harmony
+/// stop strings into <c>stop</c>, cleans assistant history the gpt-oss template would reject,
+/// and always streams from upstream (so stalls are visible and llama-server's non-streaming
+/// parse failures, llama.cpp #25321, are avoided). Everything else passes through untouched.
+/// </summary>
+public static class RequestPreparer
+{
+    public static PreparedRequest Prepare(JsonNode? body, RequestPreparationOptions options, out RequestProblem? problem)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        problem = Validate(body);
+        if (problem is not null)
+        {
+            return null!;
+        }
+
+        var request = (JsonObject)body!;
+        var clientStreams = request["stream"]?.GetValue<bool>() ?? false;
+        var wantsUsage = request["stream_options"] is JsonObject streamOptions && streamOptions["include_usage"] is JsonValue include && include.GetValueKind() == JsonValueKind.True;
+        var model = request["model"] is JsonValue modelValue && modelValue.GetValueKind() == JsonValueKind.String ? modelValue.GetValue<string>() : null;
+
+        if (options.HarmonyStopsEnabled)
+        {
+            MergeStops(request, options.ExtraStops);
+        }
+
+        var cleaned = options.CleanHistory ? CleanHistory(request["messages"]!.AsArray()) : 0;
+
+        request["stream"] = true;
+        request["stream_options"] = new JsonObject { ["include_usage"] = true };
+        return new PreparedRequest(request, clientStreams, wantsUsage, model, cleaned);
+    }
+
+    private static RequestProblem? Validate(JsonNode? body)
+    {
+        if (body is not JsonObject request)
+        {
+            return Invalid("The request body must be a JSON object.", null, "invalid_json");
+        }
+
+        if (request["messages"] is not JsonArray messages)
+        {
+            return request.ContainsKey("messages")
+                ? Invalid("'messages' must be an array of message objects.", "messages", "invalid_type")
+                : Invalid("'messages' is required.", "messages", "missing_required_parameter");
+        }
+
+        if (messages.Count == 0)
+        {
+            return Invalid("'messages' must contain at least one message.", "messages", "invalid_value");
+        }
+
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (messages[i] is not JsonObject message)
+            {
+                return Invalid($"messages[{i}] must be an object.", $"messages[{i}]", "invalid_type");
+            }
+
+            if (message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String)
+            {
+                return Invalid($"messages[{i}].role must be a string.", $"messages[{i}].role", "invalid_type");
+            }
+
+            var content = message["content"];
+            if (content is not null && content.GetValueKind() is not (JsonValueKind.String or JsonValueKind.Array))
+            {
+                return Invalid($"messages[{i}].content must be a string, an array of content parts, or null.", $"messages[{i}].content", "invalid_type");
+            }
+
+            if (content is JsonArray parts && parts.Any(part => part is not JsonObject))
+            {
+                return Invalid($"messages[{i}].content parts must be objects.", $"messages[{i}].content", "invalid_type");
+            }
+        }
+
+        if (request["stream"] is { } stream && stream.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return Invalid("'stream' must be a boolean.", "stream", "invalid_type");
+        }
+
+        if (request["stream_options"] is { } streamOptions && streamOptions is not JsonObject)
+        {
+            return Invalid("'stream_options' must be an object.", "stream_options", "invalid_type");
+        }
+
+        if (request["stop"] is { } stop && !IsStopValue(stop))
+        {
+            return Invalid("'stop' must be a string or an array of strings.", "stop", "invalid_type");
+        }
+
+        if (request["tools"] is { } tools && tools is not JsonArray)
+        {
+            return Invalid("'tools' must be an array.", "tools", "invalid_type");
+        }
+
+        return null;
+    }
+
+    private static bool IsStopValue(JsonNode stop) =>
+        stop.GetValueKind() == JsonValueKind.String
+        || (stop is JsonArray items && items.All(item => item?.GetValueKind() == JsonValueKind.String));
+
+    private static RequestProblem Invalid(string message, string? param, string code) => new(400, message, param, code);
+
+    private static void MergeStops(JsonObject request, IReadOnlyList<string> extra)
+    {
+        var stops = new List<string>();
+        switch (request["stop"])
+        {
+            case JsonValue single:
+                stops.Add(single.GetValue<string>());
+                break;
+            case JsonArray many:
+                stops.AddRange(many.Select(item => item!.GetValue<string>()));
+                break;
+        }
+
+        foreach (var stop in RequestPreparationOptions.HarmonyStops.Concat(extra))
+        {
+            if (!stops.Contains(stop, StringComparer.Ordinal))
+            {
+                stops.Add(stop);
+            }
+        }
+
+        var merged = new JsonArray();
+        foreach (var stop in stops.Where(stop => stop.Length > 0).Distinct(StringComparer.Ordinal))
+        {
+            merged.Add(stop);
+        }
+
+        request["stop"] = merged;
+    }
+
+    /// <summary>
+    /// Assistant messages whose content holds Harmony markup (a client stored a leaked answer)
+    /// are reduced to their final text; their analysis survives as <c>reasoning_content</c>
+    /// only across a tool-call round trip, as Harmony wants.
+    /// </summary>
+    private static int CleanHistory(JsonArray messages)
+    {
+        var cleaned = 0;
+        foreach (var message in messages.OfType<JsonObject>())
+        {
+            if (message["role"]!.GetValue<string>() != "assistant")
+            {
+                continue;
+            }
+
+            var hasToolCalls = message["tool_calls"] is JsonArray { Count: > 0 };
+            var text = message["content"] switch
+            {
+                JsonValue value => value.GetValue<string>(),
+                JsonArray parts => string.Concat(parts.OfType<JsonObject>().Select(part => part["text"] is JsonValue partText && partText.GetValueKind() == JsonValueKind.String ? partText.GetValue<string>() : string.Empty)),
+                _ => null,
+            };
+
+            if (text is null)
+            {
+                if (!hasToolCalls)
+                {
+                    // llama-server needs content or tool_calls on an assistant message.
+                    message["content"] = string.Empty;
+                }
+
+                continue;
+            }
+
+            if (!HarmonyTags.ContainsAny(text))
+            {
+                continue;
+            }
+
+            var turn = HarmonyTurnCollector.Parse(text);
+            message["content"] = turn.Content ?? string.Empty;
+            if (hasToolCalls && turn.Reasoning is { Length: > 0 } reasoning && !message.ContainsKey("reasoning_content"))
+            {
+                message["reasoning_content"] = reasoning;
+            }
+
+            cleaned++;
+        }
+
+        return cleaned;
+    }
+
+    /// <summary>Parses a request body; malformed JSON becomes a problem, never an exception.</summary>
+    public static JsonNode? ParseBody(ReadOnlySpan<byte> utf8, out RequestProblem? problem)
+    {
+        problem = null;
+        try
+        {
+            return JsonNode.Parse(utf8, documentOptions: OpenAiJson.DocumentOptions);
+        }
+        catch (JsonException exception)
+        {
+            problem = Invalid($"The request body is not valid JSON: {exception.Message}", null, "invalid_json");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Text.Json;
+using HarmonyProxy.OpenAi;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>
+/// Writes OpenAI <c>chat.completion.chunk</c> SSE events into a buffer (the response's
+/// <c>PipeWriter</c> in the service). The envelope is encoded once per stream; each delta is
+/// written with <see cref="Utf8JsonWriter"/> straight into the buffer, so a token costs no
+/// intermediate strings. The caller flushes.
+/// </summary>
+public sealed class SseChunkWriter : ICompletionSink, IDisposable
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] OpenChunkSuffix = ",\"logprobs\":null,\"finish_reason\":null}]}\n\n"u8.ToArray();
+
+    private readonly IBufferWriter<byte> _output;
+    private readonly Utf8JsonWriter _json;
+    private byte[] _choicePrefix = [];
+    private byte[] _envelope = [];
+
+    public SseChunkWriter(IBufferWriter<byte> output)
+    {
+        _output = output;
+        _json = new Utf8JsonWriter(output, OpenAiJson.WriterOptions);
+    }
+
+    public static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
+
+    public static ReadOnlySpan<byte> KeepAlive => ": keep-alive\n\n"u8;
+
+    public void Begin(CompletionEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, OpenAiJson.WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", envelope.Id);
+            writer.WriteString("object", "chat.completion.chunk");
+            writer.WriteNumber("created", envelope.Created);
+            writer.WriteString("model", envelope.Model);
+            if (envelope.SystemFingerprint is not null)
+            {
+                writer.WriteString("system_fingerprint", envelope.SystemFingerprint);
+            }
+
+            writer.Flush();
+        }
+
+        // {"id":…,"model":…  — the rest of each chunk is appended to this.
+        _envelope = buffer.WrittenSpan.ToArray();
+        _choicePrefix = [.. DataPrefix, .. _envelope, .. ",\"choices\":[{\"index\":0,\"delta\":"u8];
+
+        WriteDelta(static json =>
+        {
+            json.WriteString("role", "assistant");
+            json.WriteString("content", string.Empty);
+        });
+    }
+
+    public void Content(ReadOnlySpan<char> text)
+    {
+        _output.Write(_choicePrefix);
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        _json.WriteString("content"u8, text);
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.Write(OpenChunkSuffix);
+    }
+
+    public void Reasoning(ReadOnlySpan<char> text)
+    {
+        _output.Write(_choicePrefix);
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        _json.WriteString("reasoning_content"u8, text);
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.Write(OpenChunkSuffix);
+    }
+
+    public void ToolCallStart(int index, string id, string name)
+    {
+        _output.Write(_choicePrefix);
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        _json.WriteStartArray("tool_calls"u8);
+        _json.WriteStartObject();
+        _json.WriteNumber("index"u8, index);
+        _json.WriteString("id"u8, id);
+        _json.WriteString("type"u8, "function"u8);
+        _json.WriteStartObject("function"u8);
+        _json.WriteString("name"u8, name);
+        _json.WriteString("arguments"u8, ""u8);
+        _json.WriteEndObject();
+        _json.WriteEndObject();
+        _json.WriteEndArray();
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.Write(OpenChunkSuffix);
+    }
+
+    public void ToolCallArguments(int index, ReadOnlySpan<char> fragment)
+    {
+        _output.Write(_choicePrefix);
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        _json.WriteStartArray("tool_calls"u8);
+        _json.WriteStartObject();
+        _json.WriteNumber("index"u8, index);
+        _json.WriteStartObject("function"u8);
+        _json.WriteString("arguments"u8, fragment);
+        _json.WriteEndObject();
+        _json.WriteEndObject();
+        _json.WriteEndArray();
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.Write(OpenChunkSuffix);
+    }
+
+    public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
+    {
+        _output.Write(_choicePrefix);
+        _output.Write("{},\"logprobs\":null,\"finish_reason\":"u8);
+        _output.Write(finishReason switch
+        {
+            "length" => "\"length\""u8,
+            "tool_calls" => "\"tool_calls\""u8,
+            "content_filter" => "\"content_filter\""u8,
+            _ => "\"stop\""u8,
+        });
+        _output.Write("}]}\n\n"u8);
+
+        if (!usageJson.IsEmpty)
+        {
+            // The usage chunk of stream_options.include_usage: empty choices, then usage.
+            _output.Write(DataPrefix);
+            _output.Write(_envelope);
+            _output.Write(",\"choices\":[],\"usage\":"u8);
+            _output.Write(usageJson);
+            _output.Write("}"u8);
+            _output.Write(EventEnd);
+        }
+
+        _output.Write(Done);
+    }
+
+    public void Fail(string message, string type, string? code)
+    {
+        WriteError(_output, message, type, code);
+        _output.Write(Done);
+    }
+
+    /// <summary>An in-stream OpenAI error event (<c>data: {"error":{…}}</c>), which the SDKs raise.</summary>
+    public static void WriteError(IBufferWriter<byte> output, string message, string type, string? code)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        output.Write(DataPrefix);
+        using (var json = new Utf8JsonWriter(output, OpenAiJson.WriterOptions))
+        {
+            OpenAiError.Write(json, message, type, code);
+        }
+
+        output.Write(EventEnd);
+    }
+
+    public void Dispose() => _json.Dispose();
+
+    private void WriteDelta(Action<Utf8JsonWriter> write)
+    {
+        _output.Write(_choicePrefix);
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        write(_json);
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.Write(OpenChunkSuffix);
+    }
+}

@@ -1,0 +1,94 @@
+namespace HarmonyProxy.Configuration;
+
+/// <summary>
+/// Every setting, bound from the <c>HarmonyProxy</c> section of <c>appsettings.json</c> and
+/// overridable by environment (<c>HarmonyProxy__Upstream__BaseUrl</c>, or the predecessor's
+/// names such as <c>UPSTREAM_BASE_URL</c>, see <see cref="LegacyEnvironmentVariables"/>).
+/// Defaults here equal those in <c>appsettings.json</c>.
+/// </summary>
+public sealed class HarmonyProxyOptions
+{
+    public const string SectionName = "HarmonyProxy";
+
+    public UpstreamOptions Upstream { get; set; } = new();
+
+    public OutputSettings Output { get; set; } = new();
+
+    public RequestSettings Requests { get; set; } = new();
+
+    public ParserSettings Parser { get; set; } = new();
+
+    public MetricsSettings Metrics { get; set; } = new();
+}
+
+public sealed class UpstreamOptions
+{
+    /// <summary>llama-server's OpenAI base URL; <c>/v1</c> is added when missing.</summary>
+    public string BaseUrl { get; set; } = "http://127.0.0.1:8080/v1";
+
+    /// <summary>Sent as <c>Authorization: Bearer</c> to llama-server when set (its <c>--api-key</c>).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>TCP connect timeout (<c>CONNECT_TIMEOUT</c>).</summary>
+    public double ConnectTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Longest silence between upstream events once streaming (<c>READ_TIMEOUT</c>).</summary>
+    public double ReadTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Retries after the first attempt (<c>MAX_RETRIES</c>).</summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>First retry delay, doubled each time (<c>RETRY_BACKOFF_SECONDS</c>).</summary>
+    public double RetryBackoffSeconds { get; set; } = 0.5;
+
+    /// <summary>The upstream URL with <c>/v1</c> and a trailing slash, ready for relative paths.</summary>
+    public Uri ApiBaseUri()
+    {
+        var text = BaseUrl.TrimEnd('/');
+        if (!text.EndsWith("/v1", StringComparison.OrdinalIgnoreCase))
+        {
+            text += "/v1";
+        }
+
+        return new Uri(text + "/");
+    }
+}
+
+public sealed class OutputSettings
+{
+    /// <summary><c>none</c> | <c>reasoning_content</c> | <c>think_tags</c>.</summary>
+    public string Reasoning { get; set; } = "reasoning_content";
+
+    /// <summary><c>native</c> | <c>text</c> | <c>drop</c>.</summary>
+    public string ToolCalls { get; set; } = "native";
+
+    /// <summary>The predecessor's <c>PROXY_MODE</c>; when set it decides both options above.</summary>
+    public string? ProxyMode { get; set; }
+}
+
+public sealed class RequestSettings
+{
+    /// <summary>Add <c>&lt;|return|&gt;</c> and <c>&lt;|call|&gt;</c> to <c>stop</c> (<c>HARMONY_STOPS_ENABLED</c>).</summary>
+    public bool HarmonyStopsEnabled { get; set; } = true;
+
+    /// <summary>More stop strings for every request (<c>EXTRA_STOP_SEQUENCES</c>, comma-separated).</summary>
+    public List<string> ExtraStopSequences { get; set; } = [];
+
+    /// <summary>Reduce assistant history that holds Harmony markup to its final text.</summary>
+    public bool CleanHistory { get; set; } = true;
+
+    /// <summary>Largest accepted request body; larger ones get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
+}
+
+public sealed class ParserSettings
+{
+    /// <summary>Most header or header-less text the parser holds before releasing it.</summary>
+    public int MaxHeaderChars { get; set; } = 4096;
+}
+
+public sealed class MetricsSettings
+{
+    /// <summary>Serve <c>/metrics</c> (<c>METRICS_ENABLED</c>).</summary>
+    public bool Enabled { get; set; } = true;
+}

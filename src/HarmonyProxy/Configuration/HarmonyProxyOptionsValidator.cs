@@ -1,0 +1,67 @@
+using HarmonyProxy.Completions;
+using Microsoft.Extensions.Options;
+
+namespace HarmonyProxy.Configuration;
+
+/// <summary>Checks every setting at start-up and names each bad one with its value.</summary>
+public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HarmonyProxyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        var upstream = options.Upstream;
+
+        if (!Uri.TryCreate(upstream.BaseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"HarmonyProxy:Upstream:BaseUrl (UPSTREAM_BASE_URL) must be an absolute http(s) URL; got '{upstream.BaseUrl}'.");
+        }
+
+        Positive(errors, "HarmonyProxy:Upstream:ConnectTimeoutSeconds (CONNECT_TIMEOUT)", upstream.ConnectTimeoutSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT)", upstream.ReadTimeoutSeconds);
+        if (upstream.MaxRetries is < 0 or > 10)
+        {
+            errors.Add($"HarmonyProxy:Upstream:MaxRetries (MAX_RETRIES) must be between 0 and 10; got {upstream.MaxRetries}.");
+        }
+
+        if (upstream.RetryBackoffSeconds is < 0 or > 60 || double.IsNaN(upstream.RetryBackoffSeconds))
+        {
+            errors.Add($"HarmonyProxy:Upstream:RetryBackoffSeconds (RETRY_BACKOFF_SECONDS) must be between 0 and 60; got {upstream.RetryBackoffSeconds}.");
+        }
+
+        if (!OutputOptions.TryParseReasoning(options.Output.Reasoning, out _))
+        {
+            errors.Add($"HarmonyProxy:Output:Reasoning must be none, reasoning_content or think_tags; got '{options.Output.Reasoning}'.");
+        }
+
+        if (!OutputOptions.TryParseToolCalls(options.Output.ToolCalls, out _))
+        {
+            errors.Add($"HarmonyProxy:Output:ToolCalls must be native, text or drop; got '{options.Output.ToolCalls}'.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Output.ProxyMode) && !OutputOptions.TryParseLegacyMode(options.Output.ProxyMode, out _))
+        {
+            errors.Add($"PROXY_MODE must be final_only, final_plus_tools_text, openai_tool_calls or kilocode; got '{options.Output.ProxyMode}'.");
+        }
+
+        if (options.Requests.MaxRequestBodyBytes <= 0)
+        {
+            errors.Add($"HarmonyProxy:Requests:MaxRequestBodyBytes must be positive; got {options.Requests.MaxRequestBodyBytes}.");
+        }
+
+        if (options.Parser.MaxHeaderChars < 64)
+        {
+            errors.Add($"HarmonyProxy:Parser:MaxHeaderChars must be at least 64; got {options.Parser.MaxHeaderChars}.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Positive(List<string> errors, string name, double value)
+    {
+        if (!(value > 0))
+        {
+            errors.Add($"{name} must be a positive number of seconds; got {value}.");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Configuration.Memory;
+
+namespace HarmonyProxy.Configuration;
+
+/// <summary>
+/// The Python predecessor's environment variables, mapped onto this service's settings so
+/// existing deployments keep working. Added after the standard sources, so they win.
+/// </summary>
+public static class LegacyEnvironmentVariables
+{
+    private static readonly (string Variable, string Key)[] Map =
+    [
+        ("UPSTREAM_BASE_URL", "HarmonyProxy:Upstream:BaseUrl"),
+        ("UPSTREAM_API_KEY", "HarmonyProxy:Upstream:ApiKey"),
+        ("CONNECT_TIMEOUT", "HarmonyProxy:Upstream:ConnectTimeoutSeconds"),
+        ("READ_TIMEOUT", "HarmonyProxy:Upstream:ReadTimeoutSeconds"),
+        ("MAX_RETRIES", "HarmonyProxy:Upstream:MaxRetries"),
+        ("RETRY_BACKOFF_SECONDS", "HarmonyProxy:Upstream:RetryBackoffSeconds"),
+        ("PROXY_MODE", "HarmonyProxy:Output:ProxyMode"),
+        ("METRICS_ENABLED", "HarmonyProxy:Metrics:Enabled"),
+        ("HARMONY_STOPS_ENABLED", "HarmonyProxy:Requests:HarmonyStopsEnabled"),
+        ("LOG_LEVEL", "Serilog:MinimumLevel:Default"),
+    ];
+
+    public static IReadOnlyList<string> Names => [.. Map.Select(entry => entry.Variable), "EXTRA_STOP_SEQUENCES"];
+
+    public static IConfigurationBuilder AddLegacyEnvironmentVariables(this IConfigurationBuilder builder, Func<string, string?>? read = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        read ??= Environment.GetEnvironmentVariable;
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (variable, key) in Map)
+        {
+            if (read(variable) is { Length: > 0 } value)
+            {
+                values[key] = key.EndsWith("MinimumLevel:Default", StringComparison.Ordinal) ? NormalizeLevel(value) : value;
+            }
+        }
+
+        if (read("EXTRA_STOP_SEQUENCES") is { Length: > 0 } stops)
+        {
+            var index = 0;
+            foreach (var stop in stops.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                values[$"HarmonyProxy:Requests:ExtraStopSequences:{index++}"] = stop;
+            }
+        }
+
+        builder.Add(new MemoryConfigurationSource { InitialData = values });
+        return builder;
+    }
+
+    /// <summary>Python's level names (WARNING, CRITICAL) in Serilog's terms.</summary>
+    private static string NormalizeLevel(string value) => value.Trim().ToUpperInvariant() switch
+    {
+        "TRACE" or "VERBOSE" => "Verbose",
+        "DEBUG" => "Debug",
+        "INFO" or "INFORMATION" => "Information",
+        "WARN" or "WARNING" => "Warning",
+        "ERROR" => "Error",
+        "CRITICAL" or "FATAL" => "Fatal",
+        _ => value,
+    };
+}

@@ -1,0 +1,29 @@
+namespace HarmonyProxy.Diagnostics;
+
+/// <summary>Every log event of the service, as source-generated <see cref="LoggerMessageAttribute"/> methods. No prompt or answer text is ever an argument.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, EventName = "CompletionFinished", Level = LogLevel.Information,
+        Message = "Completion {RequestId} model={Model} stream={Stream} status={Status} outcome={Outcome} finish={FinishReason} tool_calls={ToolCalls} fallback={FallbackUsed} flags={ParseFlags} duration={DurationMs:F0}ms")]
+    public static partial void CompletionFinished(ILogger logger, string requestId, string? model, bool stream, int status, string outcome, string? finishReason, int toolCalls, bool fallbackUsed, string parseFlags, double durationMs);
+
+    [LoggerMessage(EventId = 2, EventName = "RequestRejected", Level = LogLevel.Information,
+        Message = "Request {RequestId} rejected with {Status}: {Reason}")]
+    public static partial void RequestRejected(ILogger logger, string requestId, int status, string reason);
+
+    [LoggerMessage(EventId = 3, EventName = "UpstreamFailed", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: upstream failed before output with {Status} ({Code})")]
+    public static partial void UpstreamFailed(ILogger logger, string requestId, int status, string code);
+
+    [LoggerMessage(EventId = 4, EventName = "UpstreamStreamBroken", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: upstream stream broke after output started ({Code}); ending the client stream with an error event")]
+    public static partial void UpstreamStreamBroken(ILogger logger, string requestId, string code);
+
+    [LoggerMessage(EventId = 5, EventName = "ClientDisconnected", Level = LogLevel.Information,
+        Message = "Request {RequestId}: client disconnected; upstream request cancelled")]
+    public static partial void ClientDisconnected(ILogger logger, string requestId);
+
+    [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
+        Message = "Request {RequestId}: unhandled error")]
+    public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);
+}

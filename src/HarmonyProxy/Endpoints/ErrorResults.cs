@@ -1,0 +1,30 @@
+using HarmonyProxy.OpenAi;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>Writes errors in OpenAI's shape with the right status; never a stack trace.</summary>
+public static class ErrorResults
+{
+    public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null, TimeSpan? retryAfter = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        if (retryAfter is { } delay)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await context.Response.Body.WriteAsync(OpenAiError.ToBytes(message, type, code, param), context.RequestAborted);
+    }
+
+    /// <summary>404 for any route the proxy does not serve.</summary>
+    public static Task NotFoundAsync(HttpContext context) =>
+        WriteAsync(context, StatusCodes.Status404NotFound, $"Unknown route: {context.Request.Method} {context.Request.Path}", OpenAiError.NotFound, "not_found");
+}

@@ -1,0 +1,62 @@
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>Output options for one request: configuration first, then the request's headers.</summary>
+internal static class OutputOptionsResolver
+{
+    public static OutputOptions FromSettings(OutputSettings settings)
+    {
+        if (!string.IsNullOrWhiteSpace(settings.ProxyMode) && OutputOptions.TryParseLegacyMode(settings.ProxyMode, out var legacy))
+        {
+            return legacy;
+        }
+
+        // Values were validated at start-up; an unknown one falls back to the default.
+        return new OutputOptions(
+            OutputOptions.TryParseReasoning(settings.Reasoning, out var reasoning) ? reasoning : OutputOptions.Default.Reasoning,
+            OutputOptions.TryParseToolCalls(settings.ToolCalls, out var toolCalls) ? toolCalls : OutputOptions.Default.ToolCalls);
+    }
+
+    public static bool TryResolve(OutputSettings settings, IHeaderDictionary headers, out OutputOptions options, out string? problem)
+    {
+        options = FromSettings(settings);
+        problem = null;
+
+        if (headers.TryGetValue(OutputOptions.ModeHeader, out var mode))
+        {
+            if (!OutputOptions.TryParseLegacyMode(mode, out var legacy))
+            {
+                problem = $"{OutputOptions.ModeHeader} must be final_only, final_plus_tools_text, openai_tool_calls or kilocode; got '{mode}'.";
+                return false;
+            }
+
+            options = legacy;
+        }
+
+        if (headers.TryGetValue(OutputOptions.ReasoningHeader, out var reasoningValue))
+        {
+            if (!OutputOptions.TryParseReasoning(reasoningValue, out var reasoning))
+            {
+                problem = $"{OutputOptions.ReasoningHeader} must be none, reasoning_content or think_tags; got '{reasoningValue}'.";
+                return false;
+            }
+
+            options = options with { Reasoning = reasoning };
+        }
+
+        if (headers.TryGetValue(OutputOptions.ToolCallsHeader, out var toolValue))
+        {
+            if (!OutputOptions.TryParseToolCalls(toolValue, out var toolCalls))
+            {
+                problem = $"{OutputOptions.ToolCallsHeader} must be native, text or drop; got '{toolValue}'.";
+                return false;
+            }
+
+            options = options with { ToolCalls = toolCalls };
+        }
+
+        return true;
+    }
+}

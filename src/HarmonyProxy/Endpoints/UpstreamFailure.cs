@@ -1,0 +1,87 @@
+using System.Text;
+using System.Text.Json;
+using HarmonyProxy.OpenAi;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>An upstream failure before any output, as the HTTP error the client gets.</summary>
+public sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null)
+{
+    private const int MaxErrorBodyBytes = 64 * 1024;
+
+    public static UpstreamFailure Unreachable(Exception exception) =>
+        new(StatusCodes.Status502BadGateway, $"The upstream llama-server could not be reached: {exception.Message}", OpenAiError.Upstream, "upstream_unreachable");
+
+    public static UpstreamFailure TimedOut(string what) =>
+        new(StatusCodes.Status504GatewayTimeout, $"The upstream llama-server did not answer in time ({what}).", OpenAiError.Upstream, "upstream_timeout");
+
+    /// <summary>
+    /// Maps an upstream error status: 5xx become 502/503/504 (503 keeps its meaning, e.g.
+    /// "Loading model"); 4xx keep their status; the upstream's own message is included.
+    /// </summary>
+    public static async Task<UpstreamFailure> FromResponseAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var upstreamStatus = (int)response.StatusCode;
+        var detail = await ReadErrorMessageAsync(response, cancellationToken);
+        var retryAfter = response.Headers.RetryAfter?.Delta
+            ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+
+        return upstreamStatus switch
+        {
+            503 => new(503, $"The upstream llama-server is unavailable (503): {detail}", OpenAiError.Upstream, "upstream_unavailable", retryAfter ?? TimeSpan.FromSeconds(1)),
+            504 => new(504, $"The upstream llama-server timed out (504): {detail}", OpenAiError.Upstream, "upstream_timeout", retryAfter),
+            >= 500 => new(502, $"The upstream llama-server failed ({upstreamStatus}): {detail}", OpenAiError.Upstream, "upstream_error", retryAfter),
+            429 => new(429, $"The upstream llama-server is rate limiting (429): {detail}", OpenAiError.Upstream, "upstream_rate_limited", retryAfter),
+            >= 400 => new(upstreamStatus, detail, upstreamStatus is 401 or 403 ? "authentication_error" : OpenAiError.InvalidRequest, "upstream_rejected"),
+            _ => new(502, $"The upstream llama-server answered with unexpected status {upstreamStatus}.", OpenAiError.Upstream, "upstream_error"),
+        };
+    }
+
+    private static async Task<string> ReadErrorMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        byte[] body;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var buffer = new byte[MaxErrorBodyBytes];
+            var total = 0;
+            int read;
+            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
+            {
+                total += read;
+            }
+
+            body = buffer[..total];
+        }
+        catch (HttpRequestException)
+        {
+            return "(no body)";
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out var error))
+            {
+                if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String)
+                {
+                    return message.GetString()!;
+                }
+
+                if (error.ValueKind == JsonValueKind.String)
+                {
+                    return error.GetString()!;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: quote the text itself.
+        }
+
+        var text = Encoding.UTF8.GetString(body).Trim();
+        return text.Length == 0 ? "(no body)" : text.Length > 500 ? text[..500] + "…" : text;
+    }
+}

@@ -1,0 +1,46 @@
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Endpoints;
+using HarmonyProxy.OpenAi;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Microsoft.AspNetCore.Builder;
+
+public static class HarmonyProxyEndpointExtensions
+{
+    /// <summary>
+    /// Any unhandled exception becomes a 500 in OpenAI's shape with no stack trace; the
+    /// exception itself goes to the log.
+    /// </summary>
+    public static WebApplication UseHarmonyProxyErrors(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseExceptionHandler(errorApp => errorApp.Run(async context =>
+        {
+            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("HarmonyProxy.Errors");
+            if (exception is not null)
+            {
+                Log.UnhandledError(logger, context.TraceIdentifier, exception);
+            }
+
+            await ErrorResults.WriteAsync(context, StatusCodes.Status500InternalServerError, "The proxy failed to handle the request.", OpenAiError.Server, "internal_error");
+        }));
+        app.UseStatusCodePages(async statusContext =>
+        {
+            // Framework-made statuses (405, 415…) get the OpenAI shape too.
+            var context = statusContext.HttpContext;
+            await ErrorResults.WriteAsync(context, context.Response.StatusCode, $"The request could not be served ({context.Response.StatusCode}).", OpenAiError.InvalidRequest, "invalid_request");
+        });
+        return app;
+    }
+
+    /// <summary>The route table: completions, models, and a 404 in OpenAI's shape for the rest.</summary>
+    public static WebApplication MapHarmonyProxy(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapChatCompletionsApi();
+        app.MapModelsApi();
+        app.MapFallback(ErrorResults.NotFoundAsync);
+        return app;
+    }
+}

@@ -1,0 +1,35 @@
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace Microsoft.AspNetCore.Builder;
+
+public static class LoggingSetup
+{
+    /// <summary>
+    /// Serilog as the only sink: compact JSON lines by default (containers), readable text in
+    /// Development or with <c>HarmonyProxy:Logging:Format=text</c>; levels from the
+    /// <c>Serilog</c> section or <c>LOG_LEVEL</c>. No bootstrap logger: it clashes with
+    /// several WebApplicationFactory hosts (serilog-aspnetcore #289).
+    /// </summary>
+    public static WebApplicationBuilder AddHarmonyProxyLogging(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var format = builder.Configuration["HarmonyProxy:Logging:Format"]
+            ?? (builder.Environment.IsDevelopment() ? "text" : "json");
+
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .Enrich.FromLogContext();
+            if (string.Equals(format, "text", StringComparison.OrdinalIgnoreCase))
+            {
+                logger.WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                logger.WriteTo.Console(new CompactJsonFormatter());
+            }
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,53 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.OpenAi;
+using Microsoft.Extensions.Options;
+
+namespace HarmonyProxy.Upstream;
+
+/// <summary>
+/// The typed <see cref="HttpClient"/> to llama-server. It returns as soon as response headers
+/// arrive (<see cref="HttpCompletionOption.ResponseHeadersRead"/>) so the body can be relayed
+/// token by token; the caller owns the response.
+/// </summary>
+public sealed class UpstreamClient(HttpClient http, IOptionsMonitor<HarmonyProxyOptions> options)
+{
+    public const string ClientName = "llama-server";
+
+    public async Task<HttpResponseMessage> SendChatAsync(JsonObject body, string? clientAuthorization, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, OpenAiJson.SerializerOptions);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        {
+            Content = new ByteArrayContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        Authorize(request, clientAuthorization);
+        return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+    }
+
+    public async Task<HttpResponseMessage> GetAsync(string relativePath, string? clientAuthorization, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, relativePath);
+        Authorize(request, clientAuthorization);
+        return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+    }
+
+    private void Authorize(HttpRequestMessage request, string? clientAuthorization)
+    {
+        // The configured upstream key replaces the client's; without one, the client's key
+        // reaches llama-server so its own --api-key keeps working.
+        var key = options.CurrentValue.Upstream.ApiKey;
+        if (!string.IsNullOrEmpty(key))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        else if (!string.IsNullOrEmpty(clientAuthorization))
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", clientAuthorization);
+        }
+    }
+}

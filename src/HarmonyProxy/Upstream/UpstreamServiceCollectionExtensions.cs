@@ -1,0 +1,41 @@
+using System.Net;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+public static class UpstreamServiceCollectionExtensions
+{
+    /// <summary>
+    /// The typed client to llama-server with a proxy's handler settings (YARP's
+    /// ForwarderHttpClientFactory): no proxy, no redirects, no decompression, no cookies. The
+    /// client timeout is infinite: a generation may stream for many minutes, and idle and
+    /// total limits are enforced per request instead.
+    /// </summary>
+    public static IHttpClientBuilder AddUpstreamClient(this IServiceCollection services)
+    {
+        return services
+            .AddHttpClient<UpstreamClient>(UpstreamClient.ClientName)
+            .ConfigureHttpClient((provider, client) =>
+            {
+                var options = provider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value;
+                client.BaseAddress = options.Upstream.ApiBaseUri();
+                client.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .ConfigurePrimaryHttpMessageHandler(provider =>
+            {
+                var options = provider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value;
+                return new SocketsHttpHandler
+                {
+                    UseProxy = false,
+                    AllowAutoRedirect = false,
+                    AutomaticDecompression = DecompressionMethods.None,
+                    UseCookies = false,
+                    ConnectTimeout = TimeSpan.FromSeconds(options.Upstream.ConnectTimeoutSeconds),
+                    PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+                    EnableMultipleHttp2Connections = true,
+                };
+            });
+    }
+}

@@ -1,0 +1,445 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace LlamaServerSim;
+
+/// <summary>Defaults for requests that have no <see cref="SimScript"/> queued.</summary>
+public sealed record SimulatorOptions
+{
+    public SimFlavour Flavour { get; init; } = SimFlavour.Raw;
+
+    /// <summary>0 sends tokens as fast as possible.</summary>
+    public double TokensPerSecond { get; init; }
+
+    public string Model { get; init; } = "gpt-oss-20b";
+
+    /// <summary>Served by /health and /v1/models while true; 503 "Loading model" otherwise.</summary>
+    public bool Ready { get; init; } = true;
+}
+
+/// <summary>
+/// A llama-server look-alike for gpt-oss: <c>/health</c>, <c>/v1/models</c> and
+/// <c>/v1/chat/completions</c> with llama-server's exact framing (llama-server.md §1): a role
+/// chunk with <c>content: null</c> sent with the first token, one delta per token, a finish
+/// chunk, the usage chunk when asked, <c>timings</c> on the last chunk, <c>[DONE]</c>. It
+/// replays transcripts in any flavour at a set token rate, with injectable faults.
+/// </summary>
+public sealed class LlamaServerSimulator : IAsyncDisposable
+{
+    private const string Fingerprint = "b6865-1c1409e13";
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<SimScript> _scripts = new();
+    private readonly ConcurrentQueue<JsonObject> _requests = new();
+    private int _openStreams;
+    private int _connectionsClosed;
+
+    private LlamaServerSimulator(WebApplication app, SimulatorOptions options)
+    {
+        _app = app;
+        Options = options;
+    }
+
+    public SimulatorOptions Options { get; set; }
+
+    /// <summary>The base URL clients use, ending in <c>/v1</c>.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>Every chat request body received, in order.</summary>
+    public IReadOnlyCollection<JsonObject> Requests => _requests;
+
+    public int ChatRequestCount => _requests.Count;
+
+    /// <summary>Chat streams currently being written.</summary>
+    public int OpenStreams => Volatile.Read(ref _openStreams);
+
+    /// <summary>Streams that ended because the client went away.</summary>
+    public int ClientDisconnects => Volatile.Read(ref _connectionsClosed);
+
+    /// <summary>Raised when a stream ends because the client disconnected.</summary>
+    public event Action? ClientDisconnected;
+
+    public void Enqueue(params SimScript[] scripts)
+    {
+        foreach (var script in scripts)
+        {
+            _scripts.Enqueue(script);
+        }
+    }
+
+    public static async Task<LlamaServerSimulator> StartAsync(SimulatorOptions? options = null, string url = "http://127.0.0.1:0", string[]? args = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.WebHost.UseUrls(url);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        var simulator = new LlamaServerSimulator(app, options ?? new SimulatorOptions());
+        simulator.Map(app);
+        await app.StartAsync();
+        var address = app.Urls.First();
+        simulator.BaseAddress = new Uri(address.TrimEnd('/') + "/v1");
+        return simulator;
+    }
+
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private void Map(WebApplication app)
+    {
+        app.MapGet("/health", (HttpContext context) => Options.Ready ? Results.Json(new { status = "ok" }) : LoadingModel(context));
+        app.MapGet("/v1/health", (HttpContext context) => Options.Ready ? Results.Json(new { status = "ok" }) : LoadingModel(context));
+        app.MapGet("/v1/models", (HttpContext context) => Options.Ready ? Results.Text(ModelsJson(), "application/json") : LoadingModel(context));
+        app.MapGet("/models", (HttpContext context) => Options.Ready ? Results.Text(ModelsJson(), "application/json") : LoadingModel(context));
+        app.MapGet("/v1/models/{id}", (string id) => id == Options.Model
+            ? Results.Text(JsonSerializer.Serialize(ModelEntry(), Compact), "application/json")
+            : Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404));
+        app.MapPost("/v1/chat/completions", ChatAsync);
+        app.MapPost("/chat/completions", ChatAsync);
+        app.MapFallback(() => Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404));
+    }
+
+    private static IResult LoadingModel(HttpContext context) =>
+        Results.Json(Error("Loading model", "unavailable_error", 503), statusCode: 503);
+
+    private async Task ChatAsync(HttpContext context)
+    {
+        JsonObject request;
+        try
+        {
+            request = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))!.AsObject();
+        }
+        catch (JsonException exception)
+        {
+            await WriteErrorAsync(context, 500, $"[json.exception.parse_error.101] {exception.Message}", "server_error");
+            return;
+        }
+
+        _requests.Enqueue(request);
+        var script = _scripts.TryDequeue(out var queued) ? queued : new SimScript();
+        if (!Options.Ready)
+        {
+            await WriteErrorAsync(context, 503, "Loading model", "unavailable_error");
+            return;
+        }
+
+        if (script.ResetBeforeFirstByte)
+        {
+            context.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+            context.Abort();
+            return;
+        }
+
+        if (script.FailStatus is { } status)
+        {
+            await WriteErrorAsync(context, status, script.FailMessage, status switch
+            {
+                400 => "invalid_request_error",
+                401 => "authentication_error",
+                404 => "not_found_error",
+                503 => "unavailable_error",
+                _ => "server_error",
+            });
+            return;
+        }
+
+        var stream = request["stream"]?.GetValue<bool>() ?? false;
+        var includeUsage = request["stream_options"]?["include_usage"]?.GetValue<bool>() ?? false;
+        var flavour = script.Flavour ?? Options.Flavour;
+        var tokens = BuildTokens(request, script, flavour, out var toolName);
+        var finish = script.FinishReason ?? (flavour == SimFlavour.Parsed && tokens.Any(token => token.Kind == "tool") ? "tool_calls" : "stop");
+        var promptTokens = Math.Max(1, (int)(context.Request.ContentLength ?? 400) / 4);
+
+        if (!stream)
+        {
+            await WriteWholeAsync(context, tokens, flavour, finish, promptTokens, toolName);
+            return;
+        }
+
+        Interlocked.Increment(ref _openStreams);
+        try
+        {
+            await StreamAsync(context, script, tokens, flavour, finish, includeUsage, promptTokens, toolName);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _connectionsClosed);
+            ClientDisconnected?.Invoke();
+        }
+        catch (IOException)
+        {
+            Interlocked.Increment(ref _connectionsClosed);
+            ClientDisconnected?.Invoke();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _openStreams);
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, SimScript script, List<SimToken> tokens, SimFlavour flavour, string finish, bool includeUsage, int promptTokens, string toolName)
+    {
+        var cancellation = context.RequestAborted;
+        var id = "chatcmpl-" + RandomString(32);
+        var toolId = RandomString(32);
+        var rate = script.TokensPerSecond ?? Options.TokensPerSecond;
+        var delay = rate > 0 ? TimeSpan.FromSeconds(1 / rate) : TimeSpan.Zero;
+
+        if (script.StallBeforeFirstToken > TimeSpan.Zero)
+        {
+            await Task.Delay(script.StallBeforeFirstToken, cancellation);
+        }
+
+        // llama-server commits headers with its first result (PR #16486).
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers["Server"] = "llama.cpp";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        var sent = 0;
+        var toolStarted = false;
+        var pending = new StringBuilder();
+        pending.Append(Event(Chunk(id, new JsonObject { ["role"] = "assistant", ["content"] = null }, null)));
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (script.Gate is not null)
+            {
+                await script.Gate(i, cancellation);
+            }
+            else if (delay > TimeSpan.Zero && i > 0)
+            {
+                await Task.Delay(delay, cancellation);
+            }
+
+            if (script.StallAfterTokens == i)
+            {
+                await Task.Delay(script.StallDuration, cancellation);
+            }
+
+            if (script.ErrorAfterTokens == i)
+            {
+                pending.Append(Event(new JsonObject { ["error"] = Error(script.ErrorMessage, "server_error", 500)["error"]!.DeepClone() }));
+                await WriteAsync(context, pending, cancellation);
+                return;
+            }
+
+            if (script.ResetAfterTokens == i)
+            {
+                await WriteAsync(context, pending, cancellation);
+                context.Abort();
+                return;
+            }
+
+            var delta = DeltaFor(token, flavour, toolId, toolName, ref toolStarted);
+            if (delta is not null)
+            {
+                pending.Append(Event(Chunk(id, delta, null)));
+            }
+
+            sent++;
+            if (pending.Length > 0)
+            {
+                await WriteAsync(context, pending, cancellation);
+            }
+
+            script.OnTokenSent?.Invoke(i);
+        }
+
+        var timings = Timings(promptTokens, sent);
+        var finishChunk = Chunk(id, new JsonObject(), finish);
+        if (!includeUsage)
+        {
+            finishChunk["timings"] = timings;
+        }
+
+        pending.Append(Event(finishChunk));
+        if (includeUsage)
+        {
+            var usage = Chunk(id, null, null);
+            usage["choices"] = new JsonArray();
+            usage["usage"] = new JsonObject { ["completion_tokens"] = sent, ["prompt_tokens"] = promptTokens, ["total_tokens"] = sent + promptTokens };
+            usage["timings"] = timings;
+            pending.Append(Event(usage));
+        }
+
+        pending.Append("data: [DONE]\n\n");
+        await WriteAsync(context, pending, cancellation);
+    }
+
+    private static JsonObject? DeltaFor(SimToken token, SimFlavour flavour, string toolId, string toolName, ref bool toolStarted)
+    {
+        switch (flavour)
+        {
+            case SimFlavour.Raw:
+                return new JsonObject { ["content"] = token.RawText };
+            case SimFlavour.Stripped:
+                var visible = token.RawText.StartsWith("<|", StringComparison.Ordinal) ? string.Empty : token.RawText;
+                return visible.Length == 0 ? null : new JsonObject { ["content"] = visible };
+        }
+
+        switch (token.Kind)
+        {
+            case "reasoning":
+                return new JsonObject { ["reasoning_content"] = token.Text };
+            case "content":
+                return new JsonObject { ["content"] = token.Text };
+            case "tool":
+                var call = new JsonObject { ["index"] = 0 };
+                if (!toolStarted)
+                {
+                    toolStarted = true;
+                    call["id"] = toolId;
+                    call["type"] = "function";
+                    call["function"] = new JsonObject { ["name"] = toolName, ["arguments"] = token.Text };
+                }
+                else
+                {
+                    call["function"] = new JsonObject { ["arguments"] = token.Text };
+                }
+
+                return new JsonObject { ["tool_calls"] = new JsonArray(call) };
+            default:
+                return null;
+        }
+    }
+
+    private static List<SimToken> BuildTokens(JsonObject request, SimScript script, SimFlavour flavour, out string toolName)
+    {
+        toolName = "tool";
+        if (script.RawText is not null)
+        {
+            return Transcripts.Tokenize(script.RawText).Select(token => new SimToken(token, "raw", token, 0)).ToList();
+        }
+
+        var messages = Transcripts.For(request, script.Transcript);
+        toolName = messages.FirstOrDefault(message => message.Recipient is not null)?.Recipient?["functions.".Length..] ?? "tool";
+        return flavour == SimFlavour.Parsed
+            ? Transcripts.Structured(messages).ToList()
+            : Transcripts.Tokenize(Transcripts.Render(messages)).Select(token => new SimToken(token, "raw", token, 0)).ToList();
+    }
+
+    private async Task WriteWholeAsync(HttpContext context, List<SimToken> tokens, SimFlavour flavour, string finish, int promptTokens, string toolName)
+    {
+        var message = new JsonObject { ["role"] = "assistant" };
+        if (flavour == SimFlavour.Parsed)
+        {
+            var reasoning = string.Concat(tokens.Where(token => token.Kind == "reasoning").Select(token => token.Text));
+            var content = string.Concat(tokens.Where(token => token.Kind == "content").Select(token => token.Text));
+            var arguments = string.Concat(tokens.Where(token => token.Kind == "tool").Select(token => token.Text));
+            if (reasoning.Length > 0)
+            {
+                message["reasoning_content"] = reasoning;
+            }
+
+            message["content"] = content.Length > 0 ? content : null;
+            if (arguments.Length > 0)
+            {
+                message["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = toolName, ["arguments"] = arguments },
+                    ["id"] = RandomString(32),
+                });
+            }
+        }
+        else
+        {
+            message["content"] = string.Concat(tokens.Select(token => flavour == SimFlavour.Stripped && token.RawText.StartsWith("<|", StringComparison.Ordinal) ? string.Empty : token.RawText));
+        }
+
+        var body = new JsonObject
+        {
+            ["choices"] = new JsonArray(new JsonObject { ["finish_reason"] = finish, ["index"] = 0, ["message"] = message }),
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["model"] = Options.Model,
+            ["system_fingerprint"] = Fingerprint,
+            ["object"] = "chat.completion",
+            ["usage"] = new JsonObject { ["completion_tokens"] = tokens.Count, ["prompt_tokens"] = promptTokens, ["total_tokens"] = tokens.Count + promptTokens },
+            ["id"] = "chatcmpl-" + RandomString(32),
+            ["timings"] = Timings(promptTokens, tokens.Count),
+        };
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(body.ToJsonString(Compact), context.RequestAborted);
+    }
+
+    private JsonObject Chunk(string id, JsonObject? delta, string? finish)
+    {
+        var chunk = new JsonObject();
+        if (delta is not null)
+        {
+            chunk["choices"] = new JsonArray(new JsonObject { ["finish_reason"] = finish, ["index"] = 0, ["delta"] = delta });
+        }
+
+        chunk["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        chunk["id"] = id;
+        chunk["model"] = Options.Model;
+        chunk["system_fingerprint"] = Fingerprint;
+        chunk["object"] = "chat.completion.chunk";
+        return chunk;
+    }
+
+    private static string Event(JsonObject payload) => "data: " + payload.ToJsonString(Compact) + "\n\n";
+
+    private static async Task WriteAsync(HttpContext context, StringBuilder pending, CancellationToken cancellation)
+    {
+        await context.Response.WriteAsync(pending.ToString(), cancellation);
+        await context.Response.Body.FlushAsync(cancellation);
+        pending.Clear();
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, int status, string message, string type)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(Error(message, type, status).ToJsonString(Compact), context.RequestAborted);
+    }
+
+    private static JsonObject Error(string message, string type, int code) =>
+        new() { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["type"] = type } };
+
+    private static JsonObject Timings(int promptTokens, int predicted) => new()
+    {
+        ["cache_n"] = 0,
+        ["prompt_n"] = promptTokens,
+        ["prompt_ms"] = promptTokens * 0.5,
+        ["predicted_n"] = predicted,
+        ["predicted_ms"] = predicted * 20.0,
+    };
+
+    private string ModelsJson() => new JsonObject
+    {
+        ["object"] = "list",
+        ["data"] = new JsonArray(JsonSerializer.SerializeToNode(ModelEntry(), Compact)),
+    }.ToJsonString(Compact);
+
+    private Dictionary<string, object> ModelEntry() => new()
+    {
+        ["id"] = Options.Model,
+        ["object"] = "model",
+        ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        ["owned_by"] = "llamacpp",
+        ["meta"] = new Dictionary<string, object> { ["vocab_type"] = 2, ["n_vocab"] = 201088, ["n_ctx_train"] = 131072 },
+    };
+
+    private static string RandomString(int length)
+    {
+        const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        return string.Create(length, 0, static (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+            }
+        });
+    }
+}
