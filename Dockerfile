@@ -1,0 +1,16 @@
+# syntax=docker/dockerfile:1
+# Build: the same restore/publish CI runs (.ci/run), without tests.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY . .
+RUN dotnet publish src/HarmonyProxy/HarmonyProxy.csproj -c Release -o /app
+
+# Run: ASP.NET Core runtime, chiseled (no shell, non-root by default).
+FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled
+WORKDIR /app
+COPY --from=build /app .
+ENV ASPNETCORE_URLS=http://0.0.0.0:8081 \
+    UPSTREAM_BASE_URL=http://llama-server:8080/v1
+EXPOSE 8081
+USER $APP_UID
+ENTRYPOINT ["dotnet", "HarmonyProxy.dll"]
