@@ -1,14 +1,25 @@
-using LlamaServerSim;
+using System.Globalization;
 
-// A stand-alone llama-server look-alike: dotnet run --project tools/LlamaServerSim -- --urls http://127.0.0.1:8080 --flavour raw --tokens-per-second 20
-var configuration = new ConfigurationBuilder().AddCommandLine(args).AddEnvironmentVariables("SIM_").Build();
-var options = new SimulatorOptions
+namespace LlamaServerSim;
+
+/// <summary>
+/// A stand-alone llama-server look-alike:
+/// <c>dotnet run --project tools/LlamaServerSim -- --urls http://127.0.0.1:8080 --flavour raw --tokens-per-second 20</c>
+/// </summary>
+internal static class SimulatorProgram
 {
-    Flavour = Enum.TryParse<SimFlavour>(configuration["flavour"], ignoreCase: true, out var flavour) ? flavour : SimFlavour.Raw,
-    TokensPerSecond = double.TryParse(configuration["tokens-per-second"], System.Globalization.CultureInfo.InvariantCulture, out var rate) ? rate : 20,
-    Model = configuration["model"] ?? "gpt-oss-20b",
-};
+    public static async Task Main(string[] args)
+    {
+        var configuration = new ConfigurationBuilder().AddCommandLine(args).AddEnvironmentVariables("SIM_").Build();
+        var options = new SimulatorOptions
+        {
+            Flavour = Enum.TryParse<SimFlavour>(configuration["flavour"], ignoreCase: true, out var flavour) ? flavour : SimFlavour.Raw,
+            TokensPerSecond = double.TryParse(configuration["tokens-per-second"], CultureInfo.InvariantCulture, out var rate) ? rate : 20,
+            Model = configuration["model"] ?? "gpt-oss-20b",
+        };
 
-await using var simulator = await LlamaServerSimulator.StartAsync(options, configuration["urls"] ?? "http://127.0.0.1:8080");
-Console.WriteLine($"llama-server simulator ({options.Flavour}, {options.TokensPerSecond} tokens/s) listening on {simulator.BaseAddress}");
-await simulator.WaitForShutdownAsync();
+        await using var simulator = await LlamaServerSimulator.StartAsync(options, configuration["urls"] ?? "http://127.0.0.1:8080");
+        Console.WriteLine($"llama-server simulator ({options.Flavour}, {options.TokensPerSecond} tokens/s) listening on {simulator.BaseAddress}");
+        await simulator.WaitForShutdownAsync();
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using HarmonyProxy.Upstream;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using RichardSzalay.MockHttp;
+
+namespace HarmonyProxy.Tests.Infrastructure;
+
+/// <summary>
+/// The real app, with the upstream replaced: by <see cref="Upstream"/> (MockHttp, in memory)
+/// by default, or by a real llama-server simulator URL for loopback end-to-end tests, where
+/// the proxy runs on Kestrel too.
+/// </summary>
+internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
+{
+    public const string UpstreamBase = "http://llama.test/v1";
+
+    private readonly Dictionary<string, string?> _settings;
+    private readonly Uri? _realUpstream;
+
+    public HarmonyProxyApplication(Dictionary<string, string?>? settings = null, Uri? realUpstream = null)
+    {
+        _settings = settings ?? [];
+        _realUpstream = realUpstream;
+        if (realUpstream is not null)
+        {
+            UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        }
+    }
+
+    public MockHttpMessageHandler Upstream { get; } = new();
+
+    /// <summary>The proxy's loopback address when it runs on Kestrel.</summary>
+    public Uri ServerAddress
+    {
+        get
+        {
+            StartServer();
+            var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+            return new Uri(addresses.First());
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("HarmonyProxy:Upstream:BaseUrl", _realUpstream?.ToString() ?? UpstreamBase);
+        builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        if (_realUpstream is null)
+        {
+            builder.ConfigureTestServices(services =>
+                services.AddHttpClient<UpstreamClient>(UpstreamClient.ClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream));
+        }
+    }
+}
