@@ -80,6 +80,13 @@ public static partial class Transcripts
         foreach (Match match in TokenPattern().Matches(raw))
         {
             var piece = match.Value;
+            if (piece.StartsWith("<|", StringComparison.Ordinal))
+            {
+                // A special token is one token.
+                yield return piece;
+                continue;
+            }
+
             for (var start = 0; start < piece.Length; start += 8)
             {
                 yield return piece.Substring(start, Math.Min(8, piece.Length - start));
