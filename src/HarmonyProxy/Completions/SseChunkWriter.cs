@@ -61,27 +61,9 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
         });
     }
 
-    public void Content(ReadOnlySpan<char> text)
-    {
-        _output.Write(_choicePrefix);
-        _json.Reset(_output);
-        _json.WriteStartObject();
-        _json.WriteString("content"u8, text);
-        _json.WriteEndObject();
-        _json.Flush();
-        _output.Write(OpenChunkSuffix);
-    }
+    public void Content(ReadOnlySpan<char> text) => WriteTextDelta("content"u8, text);
 
-    public void Reasoning(ReadOnlySpan<char> text)
-    {
-        _output.Write(_choicePrefix);
-        _json.Reset(_output);
-        _json.WriteStartObject();
-        _json.WriteString("reasoning_content"u8, text);
-        _json.WriteEndObject();
-        _json.Flush();
-        _output.Write(OpenChunkSuffix);
-    }
+    public void Reasoning(ReadOnlySpan<char> text) => WriteTextDelta("reasoning_content"u8, text);
 
     public void ToolCallStart(int index, string id, string name)
     {
@@ -169,6 +151,17 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
     }
 
     public void Dispose() => _json.Dispose();
+
+    private void WriteTextDelta(ReadOnlySpan<byte> field, ReadOnlySpan<char> text)
+    {
+        _output.Write(_choicePrefix);
+        _json.Reset(_output);
+        _json.WriteStartObject();
+        _json.WriteString(field, text);
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.Write(OpenChunkSuffix);
+    }
 
     private void WriteDelta(Action<Utf8JsonWriter> write)
     {

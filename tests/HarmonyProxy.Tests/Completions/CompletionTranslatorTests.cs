@@ -9,12 +9,6 @@ namespace HarmonyProxy.Tests.Completions;
 
 public sealed class CompletionTranslatorTests
 {
-    private const string AnalysisThenFinal =
-        "<|channel|>analysis<|message|>We need to greet.<|end|><|start|>assistant<|channel|>final<|message|>Hello there!";
-
-    private const string ToolCall =
-        "<|channel|>analysis<|message|>Need the file.<|end|><|start|>assistant<|channel|>commentary to=functions.read_file <|constrain|>json<|message|>{\"path\": \"a.py\", \"mode\": \"r\"}";
-
     [Theory]
     [MemberData(nameof(HarmonyFixtures.Cases), MemberType = typeof(HarmonyFixtures))]
     public void RawFlavour_EveryEdgeCase_StreamsTheContractResult(HarmonyCase fixture)
@@ -39,7 +33,7 @@ public sealed class CompletionTranslatorTests
     [Fact]
     public void RawFlavour_AnalysisThenFinal_SeparatesReasoningAndContent()
     {
-        var (stream, translator) = TranslatorHarness.Run(LlamaChunks.RawStream(AnalysisThenFinal));
+        var (stream, translator) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
 
         Assert.Equal("Hello there!", stream.Content);
         Assert.Equal("We need to greet.", stream.Reasoning);
@@ -52,7 +46,7 @@ public sealed class CompletionTranslatorTests
     [Fact]
     public void RawFlavour_ToolCall_StreamsNativeToolCallIncrementally()
     {
-        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(ToolCall));
+        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.ToolCall));
 
         var call = Assert.Single(stream.ToolCalls);
         Assert.Equal("read_file", call.Name);
@@ -166,7 +160,7 @@ public sealed class CompletionTranslatorTests
     [InlineData(ReasoningMode.ThinkTags, null, "<think>\nWe need to greet.\n</think>\n\nHello there!")]
     public void ReasoningOption_ShapesTheOutput(ReasoningMode mode, string? reasoning, string content)
     {
-        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(AnalysisThenFinal), new OutputOptions(mode, ToolCallMode.Native));
+        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.AnalysisThenFinal), new OutputOptions(mode, ToolCallMode.Native));
 
         Assert.Equal(reasoning, stream.Reasoning);
         Assert.Equal(content, stream.Content);
@@ -175,7 +169,7 @@ public sealed class CompletionTranslatorTests
     [Fact]
     public void ToolCallOption_Text_RendersTheCallInContent()
     {
-        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(ToolCall), new OutputOptions(ReasoningMode.None, ToolCallMode.Text));
+        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.ToolCall), new OutputOptions(ReasoningMode.None, ToolCallMode.Text));
 
         Assert.Empty(stream.ToolCalls);
         Assert.Equal("Tool call: read_file\n```json\n{\"path\": \"a.py\", \"mode\": \"r\"}\n```\n", stream.Content);
@@ -185,7 +179,7 @@ public sealed class CompletionTranslatorTests
     [Fact]
     public void ToolCallOption_Drop_RemovesTheCall()
     {
-        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(ToolCall), new OutputOptions(ReasoningMode.None, ToolCallMode.Drop));
+        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.ToolCall), new OutputOptions(ReasoningMode.None, ToolCallMode.Drop));
 
         Assert.Empty(stream.ToolCalls);
         Assert.Null(stream.Content);
@@ -195,8 +189,8 @@ public sealed class CompletionTranslatorTests
     [Fact]
     public void Usage_IsPassedOnlyWhenTheClientAskedForIt()
     {
-        var (withUsage, _) = TranslatorHarness.Run(LlamaChunks.RawStream(AnalysisThenFinal), includeUsage: true);
-        var (withoutUsage, _) = TranslatorHarness.Run(LlamaChunks.RawStream(AnalysisThenFinal), includeUsage: false);
+        var (withUsage, _) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.AnalysisThenFinal), includeUsage: true);
+        var (withoutUsage, _) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.AnalysisThenFinal), includeUsage: false);
 
         Assert.Equal(139, withUsage.Usage!["prompt_tokens"]!.GetValue<int>());
         Assert.Null(withoutUsage.Usage);
@@ -205,7 +199,7 @@ public sealed class CompletionTranslatorTests
     [Fact]
     public void UpstreamLength_IsReportedAsLength_EvenWithAToolCall()
     {
-        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(ToolCall[..^5], finish: "length"));
+        var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(Samples.ToolCall[..^5], finish: "length"));
 
         Assert.Equal("length", stream.FinishReason);
         Assert.Single(stream.ToolCalls);
@@ -239,7 +233,7 @@ public sealed class CompletionTranslatorTests
     {
         var accumulator = new CompletionAccumulator();
         var translator = new CompletionTranslator(accumulator, OutputOptions.Default, passUsage: true);
-        foreach (var data in LlamaChunks.RawStream(ToolCall[..^8], finish: "length"))
+        foreach (var data in LlamaChunks.RawStream(Samples.ToolCall[..^8], finish: "length"))
         {
             if (translator.ProcessEvent(Encoding.UTF8.GetBytes(data)) == UpstreamEventKind.Done)
             {

@@ -9,12 +9,6 @@ namespace HarmonyProxy.Tests.Endpoints;
 
 public sealed class ChatCompletionsEndpointTests
 {
-    private const string AnalysisThenFinal =
-        "<|channel|>analysis<|message|>We need to greet.<|end|><|start|>assistant<|channel|>final<|message|>Hello there!";
-
-    private const string ToolCall =
-        "<|channel|>analysis<|message|>Need the file.<|end|><|start|>assistant<|channel|>commentary to=functions.read_file <|constrain|>json<|message|>{\"path\": \"a.py\"}";
-
     private static readonly string[] ParsedEvents =
     [
         LlamaChunks.Role(), LlamaChunks.Reasoning("We need to greet."), LlamaChunks.Content("Hello"), LlamaChunks.Content(" there!"),
@@ -23,7 +17,7 @@ public sealed class ChatCompletionsEndpointTests
 
     public static TheoryData<string, string[]> Flavours => new()
     {
-        { "raw", LlamaChunks.RawStream(AnalysisThenFinal) },
+        { "raw", LlamaChunks.RawStream(Samples.AnalysisThenFinal) },
         { "stripped", LlamaChunks.RawStream("analysisWe need to greet.assistantfinalHello there!") },
         { "parsed", ParsedEvents },
     };
@@ -67,14 +61,14 @@ public sealed class ChatCompletionsEndpointTests
     public async Task NonStreaming_ToolCall_ReturnsToolCallsAndFinishReason()
     {
         await using var app = new HarmonyProxyApplication();
-        app.Upstream.RespondWithStream(LlamaChunks.RawStream(ToolCall));
+        app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.ToolCall));
 
         using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(Request(stream: false)));
 
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         var call = body["choices"]![0]!["message"]!["tool_calls"]![0]!;
         Assert.Equal("read_file", call["function"]!["name"]!.GetValue<string>());
-        Assert.Equal("{\"path\": \"a.py\"}", call["function"]!["arguments"]!.GetValue<string>());
+        Assert.Equal("{\"path\": \"a.py\", \"mode\": \"r\"}", call["function"]!["arguments"]!.GetValue<string>());
         Assert.StartsWith("call_", call["id"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("tool_calls", body["choices"]![0]!["finish_reason"]!.GetValue<string>());
         Assert.Null(body["choices"]![0]!["message"]!["content"]);
@@ -88,7 +82,7 @@ public sealed class ChatCompletionsEndpointTests
     public async Task OutputHeaders_OverrideConfiguration(string header, string value, string? reasoning, string content)
     {
         await using var app = new HarmonyProxyApplication();
-        app.Upstream.RespondWithStream(LlamaChunks.RawStream(AnalysisThenFinal));
+        app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
 
         var stream = await PostStreamAsync(app, Request(stream: true), (header, value));
 
@@ -100,7 +94,7 @@ public sealed class ChatCompletionsEndpointTests
     public async Task ToolCallsHeader_Text_RendersCallAsContent()
     {
         await using var app = new HarmonyProxyApplication();
-        app.Upstream.RespondWithStream(LlamaChunks.RawStream(ToolCall));
+        app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.ToolCall));
 
         var stream = await PostStreamAsync(app, Request(stream: true), ("X-Harmony-Tool-Calls", "text"));
 
@@ -112,13 +106,13 @@ public sealed class ChatCompletionsEndpointTests
     public async Task ProxyModeSetting_FinalPlusToolsText_AppliesToEveryRequest()
     {
         await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Output:ProxyMode"] = "final_plus_tools_text" });
-        app.Upstream.RespondWithStream(LlamaChunks.RawStream(ToolCall));
+        app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.ToolCall));
 
         var stream = await PostStreamAsync(app, Request(stream: true));
 
         Assert.Null(stream.Reasoning);
         Assert.Empty(stream.ToolCalls);
-        Assert.Contains("{\"path\": \"a.py\"}", stream.Content, StringComparison.Ordinal);
+        Assert.Contains("{\"path\": \"a.py\", \"mode\": \"r\"}", stream.Content, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -140,7 +134,7 @@ public sealed class ChatCompletionsEndpointTests
     public async Task Stops_AreMergedWithoutDuplicates(string? clientStop, string expected)
     {
         await using var app = new HarmonyProxyApplication();
-        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(AnalysisThenFinal));
+        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
         var request = Request(stream: true);
         if (clientStop is not null)
         {
@@ -156,12 +150,12 @@ public sealed class ChatCompletionsEndpointTests
     public async Task Stops_ExtraConfiguredAndSwitchedOff()
     {
         await using var withExtra = new HarmonyProxyApplication(new() { ["HarmonyProxy:Requests:ExtraStopSequences:0"] = "<|end|>" });
-        var received = withExtra.Upstream.RespondWithStream(LlamaChunks.RawStream(AnalysisThenFinal));
+        var received = withExtra.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
         await PostStreamAsync(withExtra, Request(stream: true));
         Assert.Equal(["<|return|>", "<|call|>", "<|end|>"], Strings(received.Single()["stop"]));
 
         await using var off = new HarmonyProxyApplication(new() { ["HarmonyProxy:Requests:HarmonyStopsEnabled"] = "false" });
-        var receivedOff = off.Upstream.RespondWithStream(LlamaChunks.RawStream(AnalysisThenFinal));
+        var receivedOff = off.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
         await PostStreamAsync(off, Request(stream: true));
         Assert.Null(receivedOff.Single()["stop"]);
     }
@@ -170,7 +164,7 @@ public sealed class ChatCompletionsEndpointTests
     public async Task UnknownFields_PassThroughAndStreamingIsForcedUpstream()
     {
         await using var app = new HarmonyProxyApplication();
-        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(AnalysisThenFinal));
+        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
         var request = Request(stream: false);
         request["model"] = "gpt-oss-120b";
         request["temperature"] = 0.2;
@@ -197,7 +191,7 @@ public sealed class ChatCompletionsEndpointTests
     public async Task History_WithHarmonyMarkup_IsCleanedBeforeUpstream()
     {
         await using var app = new HarmonyProxyApplication();
-        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(AnalysisThenFinal));
+        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
         var request = JsonNode.Parse("""
             {"stream":true,"messages":[
               {"role":"user","content":[{"type":"text","text":"read a.py"}]},
@@ -238,7 +232,7 @@ public sealed class ChatCompletionsEndpointTests
     public async Task BadInput_Is400InOpenAiShape(string body, string code, string? param)
     {
         await using var app = new HarmonyProxyApplication();
-        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(AnalysisThenFinal));
+        var received = app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
 
         using var response = await app.CreateClient().PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
 
