@@ -24,8 +24,8 @@ public sealed partial class CompletionTranslator
     private readonly OutputOptions _output;
     private readonly int _maxHeaderChars;
     private readonly bool _passUsage;
-    private readonly ParserRoute _contentRoute;
-    private readonly ParserRoute _reasoningRoute;
+    private ParserRoute _contentRoute;
+    private ParserRoute _reasoningRoute;
     private readonly StringBuilder _fallbackText = new();
     private readonly Dictionary<int, UpstreamToolCall> _upstreamToolCalls = [];
 
@@ -56,6 +56,33 @@ public sealed partial class CompletionTranslator
     /// <summary>True once anything the user can see (content or a tool call) was written.</summary>
     public bool VisibleOutputStarted => _visibleEmitted || _nextToolIndex > 0;
 
+    /// <summary>True once any delta beyond the role was written (reasoning included): from then on a retry would duplicate output.</summary>
+    public bool OutputStarted => VisibleOutputStarted || _reasoningEmitted || _thinkOpen;
+
+    /// <summary>
+    /// Forgets everything the last upstream attempt said so a retried attempt starts clean; the
+    /// envelope (id, role delta) already sent to the client is kept. Only valid while
+    /// <see cref="OutputStarted"/> is false.
+    /// </summary>
+    public void Restart()
+    {
+        if (OutputStarted || _completed)
+        {
+            throw new InvalidOperationException("Output already started; the completion cannot be restarted.");
+        }
+
+        _contentParser = null;
+        _reasoningParser = null;
+        _contentRoute = new ParserRoute(this);
+        _reasoningRoute = new ParserRoute(this);
+        _fallbackText.Clear();
+        _upstreamToolCalls.Clear();
+        _upstreamStructured = false;
+        _upstreamFinish = null;
+        _usage = null;
+        UpstreamError = null;
+    }
+
     public bool Completed => _completed;
 
     /// <summary>What the Harmony parsers met; for metrics and logs.</summary>
@@ -71,7 +98,8 @@ public sealed partial class CompletionTranslator
     public ReadOnlyMemory<byte> Usage => _usage;
 
     /// <summary>Closes the parsers and writes the single finish (or nothing if already completed).</summary>
-    public void Complete()
+    /// <param name="cut">The proxy ended the generation (a watchdog): finish as <c>length</c>.</param>
+    public void Complete(bool cut = false)
     {
         if (_completed)
         {
@@ -79,7 +107,7 @@ public sealed partial class CompletionTranslator
         }
 
         EnsureBegun();
-        var truncated = _upstreamFinish == "length";
+        var truncated = cut || _upstreamFinish == "length";
         _reasoningParser?.Complete(truncated);
         _contentParser?.Complete(truncated);
         foreach (var call in _upstreamToolCalls.Values)

@@ -41,6 +41,35 @@ public sealed class UpstreamOptions
     /// <summary>First retry delay, doubled each time (<c>RETRY_BACKOFF_SECONDS</c>).</summary>
     public double RetryBackoffSeconds { get; set; } = 0.5;
 
+    /// <summary>Longest wait for llama-server's response headers per attempt; it sends them with the first token, after prompt processing, which can take minutes.</summary>
+    public double FirstByteTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Longest time hidden reasoning may run without visible text or a tool call (<c>NO_FINAL_TIMEOUT</c>); catches reasoning loops.</summary>
+    public double NoVisibleOutputTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Ceiling for a whole request, retries included.</summary>
+    public double TotalTimeoutSeconds { get; set; } = 1800;
+
+    /// <summary>A streaming client that has been sent nothing for this long gets an SSE comment (<c>: keep-alive</c>).</summary>
+    public double KeepAliveSeconds { get; set; } = 15;
+
+    /// <summary>Concurrent requests to llama-server (match its <c>-np</c> slots); more wait in a queue.</summary>
+    public int MaxConcurrentRequests { get; set; } = 8;
+
+    /// <summary>Requests that may wait for a slot; beyond this they get 429 with Retry-After.</summary>
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Failure ratio over <see cref="CircuitBreakerSamplingSeconds"/> that opens the circuit breaker.</summary>
+    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>Requests needed in the sampling window before the breaker may open.</summary>
+    public int CircuitBreakerMinimumThroughput { get; set; } = 10;
+
+    public double CircuitBreakerSamplingSeconds { get; set; } = 30;
+
+    /// <summary>How long the breaker stays open: requests fail fast with 503 meanwhile.</summary>
+    public double CircuitBreakerBreakSeconds { get; set; } = 15;
+
     /// <summary>The upstream URL with <c>/v1</c> and a trailing slash, ready for relative paths.</summary>
     public Uri ApiBaseUri()
     {

@@ -19,6 +19,36 @@ public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxy
 
         Positive(errors, "HarmonyProxy:Upstream:ConnectTimeoutSeconds (CONNECT_TIMEOUT)", upstream.ConnectTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT)", upstream.ReadTimeoutSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:FirstByteTimeoutSeconds", upstream.FirstByteTimeoutSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:NoVisibleOutputTimeoutSeconds (NO_FINAL_TIMEOUT)", upstream.NoVisibleOutputTimeoutSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:TotalTimeoutSeconds", upstream.TotalTimeoutSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:KeepAliveSeconds", upstream.KeepAliveSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:CircuitBreakerBreakSeconds", upstream.CircuitBreakerBreakSeconds);
+        if (upstream.CircuitBreakerSamplingSeconds < 0.5)
+        {
+            errors.Add($"HarmonyProxy:Upstream:CircuitBreakerSamplingSeconds must be at least 0.5; got {upstream.CircuitBreakerSamplingSeconds}.");
+        }
+
+        if (upstream.CircuitBreakerFailureRatio is <= 0 or > 1)
+        {
+            errors.Add($"HarmonyProxy:Upstream:CircuitBreakerFailureRatio must be in (0, 1]; got {upstream.CircuitBreakerFailureRatio}.");
+        }
+
+        if (upstream.CircuitBreakerMinimumThroughput < 2)
+        {
+            errors.Add($"HarmonyProxy:Upstream:CircuitBreakerMinimumThroughput must be at least 2; got {upstream.CircuitBreakerMinimumThroughput}.");
+        }
+
+        if (upstream.MaxConcurrentRequests < 1 || upstream.MaxQueuedRequests < 0)
+        {
+            errors.Add($"HarmonyProxy:Upstream:MaxConcurrentRequests must be at least 1 and MaxQueuedRequests at least 0; got {upstream.MaxConcurrentRequests} and {upstream.MaxQueuedRequests}.");
+        }
+
+        if (upstream.TotalTimeoutSeconds < upstream.FirstByteTimeoutSeconds)
+        {
+            errors.Add($"HarmonyProxy:Upstream:TotalTimeoutSeconds ({upstream.TotalTimeoutSeconds}) must not be shorter than FirstByteTimeoutSeconds ({upstream.FirstByteTimeoutSeconds}).");
+        }
+
         if (upstream.MaxRetries is < 0 or > 10)
         {
             errors.Add($"HarmonyProxy:Upstream:MaxRetries (MAX_RETRIES) must be between 0 and 10; got {upstream.MaxRetries}.");

@@ -14,6 +14,7 @@ public static class LegacyEnvironmentVariables
         ("UPSTREAM_API_KEY", "HarmonyProxy:Upstream:ApiKey"),
         ("CONNECT_TIMEOUT", "HarmonyProxy:Upstream:ConnectTimeoutSeconds"),
         ("READ_TIMEOUT", "HarmonyProxy:Upstream:ReadTimeoutSeconds"),
+        ("NO_FINAL_TIMEOUT", "HarmonyProxy:Upstream:NoVisibleOutputTimeoutSeconds"),
         ("MAX_RETRIES", "HarmonyProxy:Upstream:MaxRetries"),
         ("RETRY_BACKOFF_SECONDS", "HarmonyProxy:Upstream:RetryBackoffSeconds"),
         ("PROXY_MODE", "HarmonyProxy:Output:ProxyMode"),

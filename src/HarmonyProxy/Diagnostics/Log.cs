@@ -23,6 +23,14 @@ internal static partial class Log
         Message = "Request {RequestId}: client disconnected; upstream request cancelled")]
     public static partial void ClientDisconnected(ILogger logger, string requestId);
 
+    [LoggerMessage(EventId = 7, EventName = "UpstreamAttemptRetried", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: upstream attempt {Attempt} broke before any output ({Code}); retrying")]
+    public static partial void UpstreamAttemptRetried(ILogger logger, string requestId, int attempt, string code);
+
+    [LoggerMessage(EventId = 8, EventName = "WatchdogFired", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: the {Watchdog} watchdog ended the generation; upstream request cancelled")]
+    public static partial void WatchdogFired(ILogger logger, string requestId, string watchdog);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using System.Net.ServerSentEvents;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Endpoints;
@@ -16,10 +14,11 @@ namespace HarmonyProxy.Endpoints;
 /// <remarks>
 /// (1) read and validate the body → 400/413; (2) resolve output options (config, headers);
 /// (3) prepare the request for llama-server (stops, history, upstream streaming);
-/// (4) send it → upstream errors before any output are real HTTP errors (502/503/504);
-/// (5) relay: every upstream SSE event goes through <see cref="CompletionTranslator"/> and is
-/// flushed to the client at once (streaming) or collected into one JSON body;
-/// (6) a break after output started ends the stream with one OpenAI error event and [DONE].
+/// (4) take a slot (back-pressure → 429); (5) run attempts (<see cref="CompletionRun"/>):
+/// send with retries, relay every upstream event through <see cref="CompletionTranslator"/>,
+/// retry a broken attempt while nothing but the role delta reached the client; (6) end once:
+/// a finish, a watchdog's <c>length</c> finish, an error event after output, or an HTTP error
+/// before it.
 /// </remarks>
 internal static class ChatCompletionsApi
 {
@@ -30,13 +29,18 @@ internal static class ChatCompletionsApi
         return app;
     }
 
-    public static async Task HandleAsync(HttpContext context, UpstreamClient upstream, IOptionsMonitor<HarmonyProxyOptions> optionsMonitor, ILoggerFactory loggers)
+    public static async Task HandleAsync(
+        HttpContext context,
+        UpstreamClient upstream,
+        UpstreamConcurrencyGate gate,
+        TimeProvider time,
+        IOptionsMonitor<HarmonyProxyOptions> optionsMonitor,
+        ILoggerFactory loggers)
     {
         var options = optionsMonitor.CurrentValue;
         var logger = loggers.CreateLogger("HarmonyProxy.Completions");
         var requestId = context.TraceIdentifier;
         var started = Stopwatch.GetTimestamp();
-        var cancellation = context.RequestAborted;
 
         // :: Step 1: body
         var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
@@ -64,185 +68,24 @@ internal static class ChatCompletionsApi
             return;
         }
 
-        // :: Step 3-4: upstream
-        HttpResponseMessage response;
-        try
+        // :: Step 4: a slot at llama-server
+        using var lease = await gate.AcquireAsync(context.RequestAborted);
+        if (lease is null)
         {
-            response = await upstream.SendChatAsync(prepared.UpstreamBody, context.Request.Headers.Authorization, cancellation);
-        }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-        {
-            Log.ClientDisconnected(logger, requestId);
-            return;
-        }
-        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException)
-        {
-            var failure = exception is OperationCanceledException ? UpstreamFailure.TimedOut("connect") : UpstreamFailure.Unreachable(exception);
-            await FailBeforeOutputAsync(context, logger, requestId, failure);
+            Log.RequestRejected(logger, requestId, 429, "queue full");
+            await ErrorResults.WriteAsync(context, 429, "Too many requests are waiting for the upstream llama-server; retry shortly.", "rate_limit_error", "queue_full", retryAfter: TimeSpan.FromSeconds(1));
             return;
         }
 
-        using (response)
+        // :: Step 5-6: attempts
+        var run = new CompletionRun(context, upstream, time, options, output, prepared, logger);
+        await run.ExecuteAsync();
+
+        if (logger.IsEnabled(LogLevel.Information))
         {
-            if (!response.IsSuccessStatusCode)
-            {
-                await FailBeforeOutputAsync(context, logger, requestId, await UpstreamFailure.FromResponseAsync(response, cancellation));
-                return;
-            }
-
-            // :: Step 5-6: relay
-            var status = 200;
-            CompletionTranslator translator;
-            if (prepared.ClientStreams)
-            {
-                translator = await StreamAsync(context, response, output, prepared, options, logger, requestId);
-            }
-            else
-            {
-                (translator, status) = await RespondAsync(context, response, output, options, logger, requestId);
-            }
-
-            var outcome = cancellation.IsCancellationRequested ? "client_cancelled"
-                : translator.UpstreamError is not null || translator.FinishReason is null ? "upstream_error"
-                : "ok";
-            if (logger.IsEnabled(LogLevel.Information))
-            {
-                Log.CompletionFinished(logger, requestId, prepared.Model, prepared.ClientStreams, status, outcome, translator.FinishReason,
-                    translator.ToolCallCount, translator.FallbackUsed, translator.ParseFlags.ToString(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
+            Log.CompletionFinished(logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.FinishReason,
+                run.ToolCalls, run.FallbackUsed, run.ParseFlags, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
-    }
-
-    private static async Task<CompletionTranslator> StreamAsync(
-        HttpContext context, HttpResponseMessage response, OutputOptions output, PreparedRequest prepared, HarmonyProxyOptions options, ILogger logger, string requestId)
-    {
-        var httpResponse = context.Response;
-        httpResponse.StatusCode = 200;
-        httpResponse.ContentType = "text/event-stream";
-        httpResponse.Headers.CacheControl = "no-cache";
-        httpResponse.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
-        var writer = httpResponse.BodyWriter;
-        using var chunks = new SseChunkWriter(writer);
-        var translator = new CompletionTranslator(chunks, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars);
-        try
-        {
-            await RelayAsync(response, translator, async () => await writer.FlushAsync(context.RequestAborted), context.RequestAborted);
-            if (translator.UpstreamError is not null)
-            {
-                Log.UpstreamStreamBroken(logger, requestId, translator.UpstreamError.Code ?? translator.UpstreamError.Type);
-            }
-
-            await writer.FlushAsync(context.RequestAborted);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            Log.ClientDisconnected(logger, requestId);
-        }
-
-        return translator;
-    }
-
-    private static async Task<(CompletionTranslator Translator, int Status)> RespondAsync(
-        HttpContext context, HttpResponseMessage response, OutputOptions output, HarmonyProxyOptions options, ILogger logger, string requestId)
-    {
-        var accumulator = new CompletionAccumulator();
-        var translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars);
-        try
-        {
-            await RelayAsync(response, translator, static () => Task.CompletedTask, context.RequestAborted);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            Log.ClientDisconnected(logger, requestId);
-            return (translator, 499);
-        }
-
-        if (accumulator.Error is { } error)
-        {
-            var failure = new UpstreamFailure(502, $"The upstream llama-server failed during generation: {error.Message}", OpenAiError.Upstream, error.Code ?? "upstream_error");
-            await FailBeforeOutputAsync(context, logger, requestId, failure);
-            return (translator, failure.Status);
-        }
-
-        context.Response.StatusCode = 200;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(accumulator.ToJson(), context.RequestAborted);
-        return (translator, 200);
-    }
-
-    /// <summary>
-    /// Feeds every upstream event to the translator and ends it exactly once: a finish on
-    /// [DONE] or a finish_reason, an error when the stream broke or reported one.
-    /// </summary>
-    private static async Task RelayAsync(HttpResponseMessage response, CompletionTranslator translator, Func<Task> afterEvent, CancellationToken cancellationToken)
-    {
-        var mediaType = response.Content.Headers.ContentType?.MediaType;
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        try
-        {
-            if (mediaType is not null && !mediaType.Contains("event-stream", StringComparison.OrdinalIgnoreCase))
-            {
-                // An upstream that ignored stream:true answered with one JSON completion.
-                using var buffer = new MemoryStream();
-                await stream.CopyToAsync(buffer, cancellationToken);
-                if (translator.ProcessEvent(buffer.ToArray()) == UpstreamEventKind.Error)
-                {
-                    FailFromUpstream(translator);
-                    return;
-                }
-
-                translator.Complete();
-                return;
-            }
-
-            var events = SseParser.Create(stream, (_, data) => translator.ProcessEvent(data));
-            await foreach (var item in events.EnumerateAsync(cancellationToken))
-            {
-                if (item.Data == UpstreamEventKind.Done)
-                {
-                    translator.Complete();
-                    return;
-                }
-
-                if (item.Data == UpstreamEventKind.Error)
-                {
-                    FailFromUpstream(translator);
-                    await afterEvent();
-                    return;
-                }
-
-                await afterEvent();
-            }
-        }
-        catch (Exception exception) when (exception is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
-        {
-            translator.Fail($"The connection to the upstream llama-server broke: {exception.Message}", OpenAiError.Upstream, "upstream_connection_lost");
-            return;
-        }
-
-        // The body ended without [DONE]: fine if upstream finished (older builds), an error otherwise.
-        if (translator.UpstreamFinishReason is not null)
-        {
-            translator.Complete();
-        }
-        else
-        {
-            translator.Fail("The upstream llama-server closed the stream before finishing.", OpenAiError.Upstream, "upstream_stream_ended");
-        }
-    }
-
-    private static void FailFromUpstream(CompletionTranslator translator)
-    {
-        var error = translator.UpstreamError!;
-        translator.Fail($"The upstream llama-server failed during generation: {error.Message}", error.Type, error.Code);
-    }
-
-    private static async Task FailBeforeOutputAsync(HttpContext context, ILogger logger, string requestId, UpstreamFailure failure)
-    {
-        Log.UpstreamFailed(logger, requestId, failure.Status, failure.Code);
-        await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, retryAfter: failure.RetryAfter);
     }
 
     private static RequestPreparationOptions PreparationOptions(HarmonyProxyOptions options) => new()

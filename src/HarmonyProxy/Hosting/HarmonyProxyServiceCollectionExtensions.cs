@@ -1,4 +1,6 @@
 using HarmonyProxy.Configuration;
+using HarmonyProxy.Upstream;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -14,6 +16,8 @@ public static class HarmonyProxyServiceCollectionExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<HarmonyProxyOptions>, HarmonyProxyOptionsValidator>();
         builder.Services.AddUpstreamClient();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<UpstreamConcurrencyGate>();
         builder.Services.AddProblemDetails();
         return builder;
     }

@@ -15,7 +15,7 @@ public static class UpstreamServiceCollectionExtensions
     /// </summary>
     public static IHttpClientBuilder AddUpstreamClient(this IServiceCollection services)
     {
-        return services
+        var client = services
             .AddHttpClient<UpstreamClient>(UpstreamClient.ClientName)
             .ConfigureHttpClient((provider, client) =>
             {
@@ -37,5 +37,10 @@ public static class UpstreamServiceCollectionExtensions
                     EnableMultipleHttp2Connections = true,
                 };
             });
+
+        // Retries, circuit breaker and first-byte timeout around send-until-headers.
+        client.AddResilienceHandler(UpstreamResilience.PipelineName, (pipeline, context) =>
+            UpstreamResilience.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Upstream));
+        return client;
     }
 }

@@ -266,7 +266,7 @@ public sealed class ChatCompletionsEndpointTests
     [Fact]
     public async Task UpstreamLoadingModel_Is503WithRetryAfterAndUpstreamMessage()
     {
-        await using var app = new HarmonyProxyApplication();
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:MaxRetries"] = "0" });
         app.Upstream.RespondWithError(HttpStatusCode.ServiceUnavailable, """{"error":{"message":"Loading model","type":"unavailable_error","code":503}}""", TimeSpan.FromSeconds(5));
 
         using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(Request(stream: true)));

@@ -50,6 +50,7 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.UseSetting("HarmonyProxy:Upstream:BaseUrl", _realUpstream?.ToString() ?? UpstreamBase);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        builder.UseSetting("HarmonyProxy:Upstream:RetryBackoffSeconds", "0.01");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -1,0 +1,339 @@
+using System.Net.ServerSentEvents;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Upstream;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>
+/// One completion request against llama-server, from the first attempt to the single ending
+/// the client sees. The failure taxonomy (YARP's started/not-started rule):
+/// <list type="bullet">
+/// <item>before anything reached the client: an HTTP error in OpenAI's shape;</item>
+/// <item>after only the role delta or keep-alive comments: the attempt is retried;</item>
+/// <item>after output: one OpenAI error event and <c>[DONE]</c>;</item>
+/// <item>a watchdog: a <c>length</c> finish and <c>[DONE]</c> (504 if nothing was sent yet).</item>
+/// </list>
+/// </summary>
+internal sealed class CompletionRun(
+    HttpContext context,
+    UpstreamClient upstream,
+    TimeProvider time,
+    HarmonyProxyOptions options,
+    OutputOptions output,
+    PreparedRequest prepared,
+    ILogger logger)
+{
+    private enum AttemptEnd
+    {
+        Completed,
+        Broken,
+        Watchdog,
+        ClientGone,
+    }
+
+    public string Outcome { get; private set; } = "ok";
+
+    public string? FinishReason { get; private set; }
+
+    public int ToolCalls { get; private set; }
+
+    public bool FallbackUsed { get; private set; }
+
+    public string ParseFlags { get; private set; } = "None";
+
+    public int Attempts { get; private set; }
+
+    public WatchdogKind Watchdog { get; private set; }
+
+    public async Task ExecuteAsync()
+    {
+        var upstreamOptions = options.Upstream;
+        var limits = new WatchdogLimits(
+            TimeSpan.FromSeconds(upstreamOptions.ReadTimeoutSeconds),
+            TimeSpan.FromSeconds(upstreamOptions.NoVisibleOutputTimeoutSeconds),
+            TimeSpan.FromSeconds(upstreamOptions.TotalTimeoutSeconds));
+        using var watchdog = new StreamWatchdog(limits, time, context.RequestAborted);
+        if (prepared.ClientStreams)
+        {
+            await StreamAsync(watchdog);
+        }
+        else
+        {
+            await RespondAsync(watchdog);
+        }
+    }
+
+    private async Task StreamAsync(StreamWatchdog watchdog)
+    {
+        await using var sse = new SseResponse(context, time, TimeSpan.FromSeconds(options.Upstream.KeepAliveSeconds));
+        using var chunks = new SseChunkWriter(sse.Pending);
+        var translator = new CompletionTranslator(chunks, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars);
+
+        var (end, failure) = await RunAttemptsAsync(
+            () => translator,
+            canRetry: () => !translator.OutputStarted,
+            restart: translator.Restart,
+            afterEvent: () => sse.FlushAsync(watchdog.Token),
+            watchdog);
+
+        switch (end)
+        {
+            case AttemptEnd.ClientGone:
+                Outcome = "client_cancelled";
+                Log.ClientDisconnected(logger, context.TraceIdentifier);
+                return;
+            case AttemptEnd.Watchdog when !sse.Started:
+                await FailBeforeOutputAsync(UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
+                return;
+            case AttemptEnd.Watchdog:
+                translator.Complete(cut: true);
+                break;
+            case AttemptEnd.Broken when failure is not null && !sse.Started:
+                await FailBeforeOutputAsync(failure);
+                return;
+            case AttemptEnd.Broken:
+                if (failure is not null)
+                {
+                    // Headers already went out (keep-alive or role delta): the error is an event.
+                    translator.Fail(failure.Message, failure.Type, failure.Code);
+                }
+
+                Log.UpstreamStreamBroken(logger, context.TraceIdentifier, failure?.Code ?? translator.UpstreamError?.Code ?? "upstream_error");
+                Outcome = "upstream_error";
+                break;
+        }
+
+        Record(translator);
+        try
+        {
+            await sse.FlushAsync(context.RequestAborted);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException)
+        {
+            Outcome = "client_cancelled";
+        }
+    }
+
+    private async Task RespondAsync(StreamWatchdog watchdog)
+    {
+        var accumulator = new CompletionAccumulator();
+        var translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars);
+
+        var (end, failure) = await RunAttemptsAsync(
+            () => translator,
+            canRetry: () => true,
+            restart: () =>
+            {
+                // Nothing reached the client yet: a retry simply starts a new body.
+                accumulator = new CompletionAccumulator();
+                translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars);
+            },
+            afterEvent: static () => ValueTask.CompletedTask,
+            watchdog);
+
+        switch (end)
+        {
+            case AttemptEnd.ClientGone:
+                Outcome = "client_cancelled";
+                Log.ClientDisconnected(logger, context.TraceIdentifier);
+                return;
+            case AttemptEnd.Watchdog when !translator.OutputStarted:
+                await FailBeforeOutputAsync(UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
+                return;
+            case AttemptEnd.Watchdog:
+                translator.Complete(cut: true);
+                break;
+            case AttemptEnd.Broken:
+                await FailBeforeOutputAsync(failure ?? new UpstreamFailure(502, "The upstream llama-server failed during generation.", OpenAiError.Upstream, "upstream_error"));
+                return;
+        }
+
+        Record(translator);
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(accumulator.ToJson(), context.RequestAborted);
+    }
+
+    /// <summary>
+    /// Sends and relays until one attempt completes; a broken attempt is retried (up to
+    /// MaxRetries more times) while <paramref name="canRetry"/> says nothing was shown yet.
+    /// The send itself has its own retries and breaker (<see cref="UpstreamResilience"/>).
+    /// </summary>
+    private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RunAttemptsAsync(
+        Func<CompletionTranslator> translator,
+        Func<bool> canRetry,
+        Action restart,
+        Func<ValueTask> afterEvent,
+        StreamWatchdog watchdog)
+    {
+        var maxAttempts = 1 + options.Upstream.MaxRetries;
+        while (true)
+        {
+            Attempts++;
+            watchdog.PauseIdle();
+            HttpResponseMessage response;
+            try
+            {
+                response = await upstream.SendChatAsync(prepared.UpstreamBody, context.Request.Headers.Authorization, watchdog.Token);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
+            {
+                var end = Classify(exception, watchdog);
+                return end == AttemptEnd.Broken ? (end, SendFailure(exception)) : (end, null);
+            }
+
+            using (response)
+            {
+                if (!response.IsSuccessStatusCode)
+                {
+                    return (AttemptEnd.Broken, await UpstreamFailure.FromResponseAsync(response, watchdog.Token));
+                }
+
+                watchdog.OnUpstreamActivity();
+                var (end, failure) = await RelayAsync(response, translator(), watchdog, afterEvent);
+                if (end != AttemptEnd.Broken)
+                {
+                    return (end, null);
+                }
+
+                if (Attempts < maxAttempts && canRetry())
+                {
+                    Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, Attempts, failure!.Code);
+                    restart();
+                    continue;
+                }
+
+                return (end, failure);
+            }
+        }
+    }
+
+    /// <summary>Feeds every upstream event to the translator; ends on [DONE], a finish, an error event, a break or a watchdog.</summary>
+    private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RelayAsync(
+        HttpResponseMessage response, CompletionTranslator translator, StreamWatchdog watchdog, Func<ValueTask> afterEvent)
+    {
+        var cancellation = watchdog.Token;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellation);
+            var mediaType = response.Content.Headers.ContentType?.MediaType;
+            if (mediaType is not null && !mediaType.Contains("event-stream", StringComparison.OrdinalIgnoreCase))
+            {
+                // An upstream that ignored stream:true answered with one JSON completion.
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, cancellation);
+                if (translator.ProcessEvent(buffer.ToArray()) == UpstreamEventKind.Error)
+                {
+                    return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
+                }
+
+                translator.Complete();
+                await afterEvent();
+                return (AttemptEnd.Completed, null);
+            }
+
+            var events = SseParser.Create(stream, (_, data) => translator.ProcessEvent(data));
+            await foreach (var item in events.EnumerateAsync(cancellation))
+            {
+                watchdog.OnUpstreamActivity();
+                if (translator.VisibleOutputStarted)
+                {
+                    watchdog.OnVisibleOutput();
+                }
+
+                if (item.Data == UpstreamEventKind.Done)
+                {
+                    translator.Complete();
+                    await afterEvent();
+                    return (AttemptEnd.Completed, null);
+                }
+
+                if (item.Data == UpstreamEventKind.Error)
+                {
+                    await afterEvent();
+                    return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
+                }
+
+                await afterEvent();
+            }
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException)
+        {
+            var end = Classify(exception, watchdog);
+            return end == AttemptEnd.Broken
+                ? (end, new UpstreamFailure(502, $"The connection to the upstream llama-server broke: {exception.Message}", OpenAiError.Upstream, "upstream_connection_lost"))
+                : (end, null);
+        }
+
+        // The body ended without [DONE]: fine if upstream finished (older builds), a break otherwise.
+        if (translator.UpstreamFinishReason is not null)
+        {
+            translator.Complete();
+            await afterEvent();
+            return (AttemptEnd.Completed, null);
+        }
+
+        return (AttemptEnd.Broken, new UpstreamFailure(502, "The upstream llama-server closed the stream before finishing.", OpenAiError.Upstream, "upstream_stream_ended"));
+    }
+
+    private AttemptEnd Classify(Exception exception, StreamWatchdog watchdog)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return AttemptEnd.ClientGone;
+        }
+
+        if (exception is OperationCanceledException && watchdog.Fired != WatchdogKind.None)
+        {
+            Watchdog = watchdog.Fired;
+            Outcome = "watchdog";
+            Log.WatchdogFired(logger, context.TraceIdentifier, WatchdogName(Watchdog));
+            return AttemptEnd.Watchdog;
+        }
+
+        return AttemptEnd.Broken;
+    }
+
+    private static UpstreamFailure SendFailure(Exception exception) => exception switch
+    {
+        BrokenCircuitException => new UpstreamFailure(503, "The upstream llama-server is failing repeatedly; the circuit breaker is open.", OpenAiError.Upstream, "circuit_open", TimeSpan.FromSeconds(5)),
+        TimeoutRejectedException => UpstreamFailure.TimedOut("no response headers within the first-byte timeout"),
+        OperationCanceledException => UpstreamFailure.TimedOut("request cancelled"),
+        _ => UpstreamFailure.Unreachable(exception),
+    };
+
+    private static UpstreamFailure MidStreamFailure(UpstreamStreamError error) =>
+        new(502, $"The upstream llama-server failed during generation: {error.Message}", error.Type, error.Code ?? "upstream_error");
+
+    private static string WatchdogName(WatchdogKind kind) => kind switch
+    {
+        WatchdogKind.Idle => "idle",
+        WatchdogKind.NoVisibleOutput => "no_visible_output",
+        WatchdogKind.Total => "total",
+        _ => "none",
+    };
+
+    private async Task FailBeforeOutputAsync(UpstreamFailure failure)
+    {
+        if (Outcome == "ok")
+        {
+            Outcome = "upstream_error";
+        }
+
+        Log.UpstreamFailed(logger, context.TraceIdentifier, failure.Status, failure.Code);
+        await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, retryAfter: failure.RetryAfter);
+    }
+
+    private void Record(CompletionTranslator translator)
+    {
+        FinishReason = translator.FinishReason;
+        ToolCalls = translator.ToolCallCount;
+        FallbackUsed = translator.FallbackUsed;
+        ParseFlags = translator.ParseFlags.ToString();
+    }
+}

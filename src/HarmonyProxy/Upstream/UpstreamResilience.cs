@@ -1,0 +1,74 @@
+using System.Net;
+using HarmonyProxy.Configuration;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using Polly.Timeout;
+
+namespace HarmonyProxy.Upstream;
+
+/// <summary>
+/// The resilience pipeline around the send-until-headers phase of every llama-server call
+/// (Polly's "single strategy for multiple failures" anti-pattern: the body is guarded
+/// separately, by the endpoint's watchdogs and its retry-before-output rule).
+/// Order: retry → circuit breaker → attempt (first-byte) timeout.
+/// </summary>
+public static class UpstreamResilience
+{
+    public const string PipelineName = "llama-server";
+
+    /// <summary>Connection failures, first-byte timeouts, 502/503/504 and 429; never another 4xx, never 500 (llama-server's deterministic errors).</summary>
+    public static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Exception: HttpRequestException } => true,
+        { Exception: TimeoutRejectedException } => true,
+        { Result.StatusCode: HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.TooManyRequests } => true,
+        _ => false,
+    };
+
+    /// <summary>What counts against the circuit breaker: transient failures and 500s.</summary>
+    public static bool IsFailure(Outcome<HttpResponseMessage> outcome) =>
+        IsTransient(outcome) || outcome.Result?.StatusCode == HttpStatusCode.InternalServerError;
+
+    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpstreamOptions options, Action<string>? onRetry = null)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.MaxRetries > 0)
+        {
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromSeconds(options.RetryBackoffSeconds),
+                ShouldRetryAfterHeader = true,
+                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                OnRetry = args =>
+                {
+                    onRetry?.Invoke(RetryReason(args.Outcome));
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+        {
+            FailureRatio = options.CircuitBreakerFailureRatio,
+            MinimumThroughput = options.CircuitBreakerMinimumThroughput,
+            SamplingDuration = TimeSpan.FromSeconds(options.CircuitBreakerSamplingSeconds),
+            BreakDuration = TimeSpan.FromSeconds(options.CircuitBreakerBreakSeconds),
+            ShouldHandle = args => ValueTask.FromResult(IsFailure(args.Outcome)),
+        });
+
+        pipeline.AddTimeout(TimeSpan.FromSeconds(options.FirstByteTimeoutSeconds));
+    }
+
+    /// <summary>A low-cardinality reason for logs and metrics.</summary>
+    public static string RetryReason(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Exception: TimeoutRejectedException } => "first_byte_timeout",
+        { Exception: HttpRequestException } => "connection",
+        { Result: { } response } => "status_" + ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ => "other",
+    };
+}
