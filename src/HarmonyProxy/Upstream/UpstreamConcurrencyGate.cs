@@ -25,12 +25,23 @@ public sealed class UpstreamConcurrencyGate : IDisposable
         });
     }
 
+    /// <summary>Raised when a request has to wait for (or be refused) a slot.</summary>
+    public event Action? Waiting;
+
     /// <summary>Requests waiting for a slot.</summary>
     public long Queued => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
 
     /// <summary>A lease (dispose it when the request ends), or null when the queue is full.</summary>
     public async ValueTask<RateLimitLease?> AcquireAsync(CancellationToken cancellationToken)
     {
+        var immediate = _limiter.AttemptAcquire(1);
+        if (immediate.IsAcquired)
+        {
+            return immediate;
+        }
+
+        immediate.Dispose();
+        Waiting?.Invoke();
         var lease = await _limiter.AcquireAsync(1, cancellationToken);
         if (lease.IsAcquired)
         {

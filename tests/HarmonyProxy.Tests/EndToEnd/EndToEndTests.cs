@@ -21,7 +21,7 @@ public sealed class EndToEndTests
     [MemberData(nameof(Flavours))]
     public async Task PlainAnswer_Streaming_SdkReceivesCleanContent(SimFlavour flavour)
     {
-        await using var harness = await Harness.StartAsync(flavour);
+        await using var harness = await LoopbackHarness.StartAsync(flavour);
 
         var content = new StringBuilder();
         ChatFinishReason? finish = null;
@@ -39,7 +39,7 @@ public sealed class EndToEndTests
     [MemberData(nameof(Flavours))]
     public async Task ReasoningAndAnswer_NonStreaming_SeparatesReasoning(SimFlavour flavour)
     {
-        await using var harness = await Harness.StartAsync(flavour);
+        await using var harness = await LoopbackHarness.StartAsync(flavour);
 
         ChatCompletion completion = await harness.Chat.CompleteChatAsync([new UserChatMessage("hi")]);
         using var http = new HttpClient { BaseAddress = harness.Proxy.ServerAddress };
@@ -56,7 +56,7 @@ public sealed class EndToEndTests
     [MemberData(nameof(Flavours))]
     public async Task ToolCallRoundTrip_CallThenToolResultThenAnswer(SimFlavour flavour)
     {
-        await using var harness = await Harness.StartAsync(flavour);
+        await using var harness = await LoopbackHarness.StartAsync(flavour);
         var readFile = ChatTool.CreateFunctionTool("read_file", "Read a file", BinaryData.FromString("""{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}"""));
         var options = new ChatCompletionOptions { Tools = { readFile } };
         List<ChatMessage> history = [new UserChatMessage("What does README.md say?")];
@@ -97,7 +97,7 @@ public sealed class EndToEndTests
     [Fact]
     public async Task Usage_WithIncludeUsage_ArrivesInTheLastChunk()
     {
-        await using var harness = await Harness.StartAsync(SimFlavour.Raw);
+        await using var harness = await LoopbackHarness.StartAsync(SimFlavour.Raw);
 
         ChatTokenUsage? usage = null;
         await foreach (var update in harness.Chat.CompleteChatStreamingAsync([new UserChatMessage("hi")]))
@@ -119,7 +119,7 @@ public sealed class EndToEndTests
         var tokens = Transcripts.Tokenize(Raw).ToList();
         using var release = new SemaphoreSlim(0);
         var sent = 0;
-        await using var harness = await Harness.StartAsync(SimFlavour.Raw);
+        await using var harness = await LoopbackHarness.StartAsync(SimFlavour.Raw);
         harness.Simulator.Enqueue(new SimScript
         {
             RawText = Raw,
@@ -162,31 +162,4 @@ public sealed class EndToEndTests
         }
     }
 
-    private sealed class Harness : IAsyncDisposable
-    {
-        private Harness(LlamaServerSimulator simulator, HarmonyProxyApplication proxy)
-        {
-            Simulator = simulator;
-            Proxy = proxy;
-            Chat = new ChatClient("gpt-oss-20b", new ApiKeyCredential("sk-local"), new OpenAIClientOptions { Endpoint = new Uri(proxy.ServerAddress, "/v1") });
-        }
-
-        public LlamaServerSimulator Simulator { get; }
-
-        public HarmonyProxyApplication Proxy { get; }
-
-        public ChatClient Chat { get; }
-
-        public static async Task<Harness> StartAsync(SimFlavour flavour)
-        {
-            var simulator = await LlamaServerSimulator.StartAsync(new SimulatorOptions { Flavour = flavour });
-            return new Harness(simulator, new HarmonyProxyApplication(realUpstream: simulator.BaseAddress));
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Proxy.DisposeAsync();
-            await Simulator.DisposeAsync();
-        }
-    }
 }

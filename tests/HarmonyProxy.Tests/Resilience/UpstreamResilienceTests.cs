@@ -1,0 +1,131 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using HarmonyProxy.Tests.Infrastructure;
+using HarmonyProxy.Upstream;
+using Polly;
+using Polly.Timeout;
+using RichardSzalay.MockHttp;
+
+namespace HarmonyProxy.Tests.Resilience;
+
+public sealed class UpstreamResilienceTests
+{
+    [Theory]
+    [InlineData(HttpStatusCode.BadGateway, true)]
+    [InlineData(HttpStatusCode.ServiceUnavailable, true)]
+    [InlineData(HttpStatusCode.GatewayTimeout, true)]
+    [InlineData(HttpStatusCode.TooManyRequests, true)]
+    [InlineData(HttpStatusCode.InternalServerError, false)]
+    [InlineData(HttpStatusCode.BadRequest, false)]
+    [InlineData(HttpStatusCode.Unauthorized, false)]
+    [InlineData(HttpStatusCode.NotFound, false)]
+    [InlineData(HttpStatusCode.OK, false)]
+    public void IsTransient_RetriesOnlyGatewayErrorsAnd429(HttpStatusCode status, bool transient)
+    {
+        using var response = new HttpResponseMessage(status);
+
+        Assert.Equal(transient, UpstreamResilience.IsTransient(Outcome.FromResult(response)));
+    }
+
+    [Fact]
+    public void IsTransient_ConnectionFailuresAndFirstByteTimeouts()
+    {
+        Assert.True(UpstreamResilience.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("reset"))));
+        Assert.True(UpstreamResilience.IsTransient(Outcome.FromException<HttpResponseMessage>(new TimeoutRejectedException())));
+        Assert.False(UpstreamResilience.IsTransient(Outcome.FromException<HttpResponseMessage>(new InvalidOperationException())));
+    }
+
+    [Fact]
+    public async Task Send_503ThenSuccess_IsRetriedAndAnswered()
+    {
+        await using var app = new HarmonyProxyApplication();
+        var calls = 0;
+        var body = LlamaChunks.Sse(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(_ =>
+            ++calls < 3
+                ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Content = new StringContent("""{"error":{"message":"Loading model","type":"unavailable_error","code":503}}""") }
+                : new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, System.Text.Encoding.UTF8, "text/event-stream") });
+
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, calls);
+        Assert.Equal("Hello there!", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.BadRequest, 400)]
+    [InlineData(HttpStatusCode.InternalServerError, 502)]
+    public async Task Send_NonTransientStatus_IsNotRetried(HttpStatusCode upstreamStatus, int clientStatus)
+    {
+        await using var app = new HarmonyProxyApplication();
+        var calls = 0;
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(_ =>
+        {
+            calls++;
+            return new HttpResponseMessage(upstreamStatus) { Content = new StringContent("""{"error":{"message":"no","type":"x","code":1}}""") };
+        });
+
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(clientStatus, (int)response.StatusCode);
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task Send_429WithRetryAfter_IsRetried()
+    {
+        await using var app = new HarmonyProxyApplication();
+        var calls = 0;
+        var body = LlamaChunks.Sse(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(_ =>
+        {
+            if (++calls == 1)
+            {
+                var limited = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
+                limited.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.Zero);
+                return limited;
+            }
+
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, System.Text.Encoding.UTF8, "text/event-stream") };
+        });
+
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task CircuitBreaker_OpensAfterRepeatedFailures_AndFailsFastWith503()
+    {
+        await using var app = new HarmonyProxyApplication(new()
+        {
+            ["HarmonyProxy:Upstream:MaxRetries"] = "0",
+            ["HarmonyProxy:Upstream:CircuitBreakerMinimumThroughput"] = "3",
+            ["HarmonyProxy:Upstream:CircuitBreakerFailureRatio"] = "0.5",
+        });
+        var calls = 0;
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(_ =>
+        {
+            calls++;
+            return new HttpResponseMessage(HttpStatusCode.BadGateway) { Content = new StringContent("bad gateway") };
+        });
+        var client = app.CreateClient();
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var failing = await client.PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(HttpStatusCode.BadGateway, failing.StatusCode);
+        }
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("circuit_open", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(3, calls);
+    }
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+}
