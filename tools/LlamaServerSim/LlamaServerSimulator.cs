@@ -20,6 +20,9 @@ public sealed record SimulatorOptions
 
     /// <summary>Served by /health and /v1/models while true; 503 "Loading model" otherwise.</summary>
     public bool Ready { get; init; } = true;
+
+    /// <summary>Share of requests (without a queued script) that get a random fault; for soak runs.</summary>
+    public double FaultRate { get; init; }
 }
 
 /// <summary>
@@ -106,7 +109,27 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
             : Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404));
         app.MapPost("/v1/chat/completions", ChatAsync);
         app.MapPost("/chat/completions", ChatAsync);
+        app.MapGet("/_sim/stats", () => Results.Json(new { requests = ChatRequestCount, open_streams = OpenStreams, client_disconnects = ClientDisconnects }));
         app.MapFallback(() => Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404));
+    }
+
+    /// <summary>A random fault from the ones llama-server really shows, at <see cref="SimulatorOptions.FaultRate"/>.</summary>
+    private SimScript? RandomFault()
+    {
+        if (Options.FaultRate <= 0 || Random.Shared.NextDouble() >= Options.FaultRate)
+        {
+            return null;
+        }
+
+        return Random.Shared.Next(6) switch
+        {
+            0 => new SimScript { FailStatus = 503 },
+            1 => new SimScript { ResetBeforeFirstByte = true },
+            2 => new SimScript { ErrorAfterTokens = Random.Shared.Next(1, 40) },
+            3 => new SimScript { ResetAfterTokens = Random.Shared.Next(1, 40) },
+            4 => new SimScript { StallAfterTokens = Random.Shared.Next(1, 40), StallDuration = TimeSpan.FromMinutes(10) },
+            _ => new SimScript { StallBeforeFirstToken = TimeSpan.FromSeconds(Random.Shared.Next(1, 4)) },
+        };
     }
 
     private static IResult LoadingModel(HttpContext context) =>
@@ -126,7 +149,7 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
         }
 
         _requests.Enqueue(request);
-        var script = _scripts.TryDequeue(out var queued) ? queued : new SimScript();
+        var script = _scripts.TryDequeue(out var queued) ? queued : RandomFault() ?? new SimScript();
         if (!Options.Ready)
         {
             await WriteErrorAsync(context, 503, "Loading model", "unavailable_error");

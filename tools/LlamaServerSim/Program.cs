@@ -16,6 +16,7 @@ internal static class SimulatorProgram
             Flavour = Enum.TryParse<SimFlavour>(configuration["flavour"], ignoreCase: true, out var flavour) ? flavour : SimFlavour.Raw,
             TokensPerSecond = double.TryParse(configuration["tokens-per-second"], CultureInfo.InvariantCulture, out var rate) ? rate : 20,
             Model = configuration["model"] ?? "gpt-oss-20b",
+            FaultRate = double.TryParse(configuration["fault-rate"], CultureInfo.InvariantCulture, out var faults) ? faults : 0,
         };
 
         await using var simulator = await LlamaServerSimulator.StartAsync(options, configuration["urls"] ?? "http://127.0.0.1:8080");

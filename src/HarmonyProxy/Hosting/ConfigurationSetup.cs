@@ -5,6 +5,8 @@ namespace Microsoft.AspNetCore.Builder;
 
 public static class ConfigurationSetup
 {
+    public const string DefaultUrl = "http://127.0.0.1:8081";
+
     /// <summary>
     /// Reads the repository-root <c>appsettings.json</c> (copied beside the binaries) as the
     /// lowest-priority source, so environment variables, command line and tests override it,
@@ -18,6 +20,14 @@ public static class ConfigurationSetup
         source.ResolveFileProvider();
         builder.Configuration.Sources.Insert(0, source);
         builder.Configuration.AddLegacyEnvironmentVariables();
+
+        // Loopback by default (a laptop proxy should not face the network); --urls,
+        // ASPNETCORE_URLS or Kestrel settings choose otherwise (the container listens on 0.0.0.0).
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
         return builder;
     }
 }
