@@ -14,7 +14,10 @@ var app = builder.Build();
 // Errors in OpenAI's shape, never a stack trace
 app.UseHarmonyProxyErrors();
 
-// Endpoints: /v1/chat/completions, /v1/models, 404 for the rest
+// Request ids and HTTP metrics
+app.UseHarmonyProxyObservability();
+
+// Endpoints: /v1/chat/completions, /v1/models, /healthz, /readyz, /metrics, 404 for the rest
 app.MapHarmonyProxy();
 
 app.Run();

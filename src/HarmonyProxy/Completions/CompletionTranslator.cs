@@ -92,6 +92,12 @@ public sealed partial class CompletionTranslator
 
     public int ToolCallCount => _nextToolIndex;
 
+    /// <summary>Answer-text deltas written (for metrics and the summary log).</summary>
+    public int ContentChunks { get; private set; }
+
+    /// <summary>Reasoning deltas written (for metrics and the summary log).</summary>
+    public int ReasoningChunks { get; private set; }
+
     public string? FinishReason { get; private set; }
 
     /// <summary>Upstream's usage object, when it sent one (llama-server: prompt/completion tokens).</summary>
@@ -237,6 +243,7 @@ public sealed partial class CompletionTranslator
         }
 
         _visibleEmitted = true;
+        ContentChunks++;
         _sink.Content(text);
     }
 
@@ -256,6 +263,7 @@ public sealed partial class CompletionTranslator
                 }
 
                 _reasoningEmitted = true;
+                ReasoningChunks++;
                 _sink.Reasoning(text);
                 break;
             case ReasoningMode.ThinkTags:
@@ -271,6 +279,7 @@ public sealed partial class CompletionTranslator
                 }
 
                 _reasoningEmitted = true;
+                ReasoningChunks++;
                 _sink.Content(text);
                 break;
         }

@@ -70,6 +70,12 @@ public sealed class UpstreamOptions
     /// <summary>How long the breaker stays open: requests fail fast with 503 meanwhile.</summary>
     public double CircuitBreakerBreakSeconds { get; set; } = 15;
 
+    /// <summary>Time a readiness probe may take (retries included).</summary>
+    public double ReadinessTimeoutSeconds { get; set; } = 3;
+
+    /// <summary>A probe result is reused this long, so frequent probes do not hammer llama-server.</summary>
+    public double ReadinessCacheSeconds { get; set; } = 5;
+
     /// <summary>The upstream URL with <c>/v1</c> and a trailing slash, ready for relative paths.</summary>
     public Uri ApiBaseUri()
     {

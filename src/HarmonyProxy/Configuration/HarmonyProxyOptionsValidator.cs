@@ -24,6 +24,12 @@ public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxy
         Positive(errors, "HarmonyProxy:Upstream:TotalTimeoutSeconds", upstream.TotalTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:KeepAliveSeconds", upstream.KeepAliveSeconds);
         Positive(errors, "HarmonyProxy:Upstream:CircuitBreakerBreakSeconds", upstream.CircuitBreakerBreakSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:ReadinessTimeoutSeconds", upstream.ReadinessTimeoutSeconds);
+        if (upstream.ReadinessCacheSeconds < 0)
+        {
+            errors.Add($"HarmonyProxy:Upstream:ReadinessCacheSeconds must not be negative; got {upstream.ReadinessCacheSeconds}.");
+        }
+
         if (upstream.CircuitBreakerSamplingSeconds < 0.5)
         {
             errors.Add($"HarmonyProxy:Upstream:CircuitBreakerSamplingSeconds must be at least 0.5; got {upstream.CircuitBreakerSamplingSeconds}.");

@@ -4,8 +4,9 @@ namespace HarmonyProxy.Diagnostics;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, EventName = "CompletionFinished", Level = LogLevel.Information,
-        Message = "Completion {RequestId} model={Model} stream={Stream} status={Status} outcome={Outcome} finish={FinishReason} tool_calls={ToolCalls} fallback={FallbackUsed} flags={ParseFlags} duration={DurationMs:F0}ms")]
-    public static partial void CompletionFinished(ILogger logger, string requestId, string? model, bool stream, int status, string outcome, string? finishReason, int toolCalls, bool fallbackUsed, string parseFlags, double durationMs);
+        Message = "Completion {RequestId} model={Model} stream={Stream} status={Status} outcome={Outcome} attempts={UpstreamAttempts} ttft={TimeToFirstTokenMs}ms duration={DurationMs}ms content_chunks={ContentChunks} reasoning_chunks={ReasoningChunks} tool_calls={ToolCalls} fallback={FallbackUsed} finish={FinishReason} parse={ParseFlags}")]
+    public static partial void CompletionFinished(ILogger logger, string requestId, string? model, bool stream, int status, string outcome, int upstreamAttempts,
+        double? timeToFirstTokenMs, double durationMs, int contentChunks, int reasoningChunks, int toolCalls, bool fallbackUsed, string? finishReason, string parseFlags);
 
     [LoggerMessage(EventId = 2, EventName = "RequestRejected", Level = LogLevel.Information,
         Message = "Request {RequestId} rejected with {Status}: {Reason}")]

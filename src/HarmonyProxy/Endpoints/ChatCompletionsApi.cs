@@ -34,6 +34,7 @@ internal static class ChatCompletionsApi
         UpstreamClient upstream,
         UpstreamConcurrencyGate gate,
         TimeProvider time,
+        ProxyMetrics metrics,
         IOptionsMonitor<HarmonyProxyOptions> optionsMonitor,
         ILoggerFactory loggers)
     {
@@ -41,11 +42,34 @@ internal static class ChatCompletionsApi
         var logger = loggers.CreateLogger("HarmonyProxy.Completions");
         var requestId = context.TraceIdentifier;
         var started = Stopwatch.GetTimestamp();
+        metrics.StreamsInFlight.Inc();
+        try
+        {
+            await HandleCoreAsync(context, upstream, gate, time, metrics, options, logger, requestId, started);
+        }
+        finally
+        {
+            metrics.StreamsInFlight.Dec();
+        }
+    }
+
+    private static async Task HandleCoreAsync(
+        HttpContext context,
+        UpstreamClient upstream,
+        UpstreamConcurrencyGate gate,
+        TimeProvider time,
+        ProxyMetrics metrics,
+        HarmonyProxyOptions options,
+        ILogger logger,
+        string requestId,
+        long started)
+    {
 
         // :: Step 1: body
         var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
         if (body is null)
         {
+            CountRequest(metrics, "unknown", "client_error", started);
             Log.RequestRejected(logger, requestId, 413, "body too large");
             await ErrorResults.WriteAsync(context, 413, $"The request body is larger than the limit of {options.Requests.MaxRequestBodyBytes} bytes.", OpenAiError.InvalidRequest, "request_too_large");
             return;
@@ -55,6 +79,7 @@ internal static class ChatCompletionsApi
         var prepared = problem is null ? RequestPreparer.Prepare(json, PreparationOptions(options), out problem) : null;
         if (problem is not null || prepared is null)
         {
+            CountRequest(metrics, "unknown", "client_error", started);
             Log.RequestRejected(logger, requestId, problem!.Status, problem.Code);
             await ErrorResults.WriteAsync(context, problem.Status, problem.Message, OpenAiError.InvalidRequest, problem.Code, problem.Param);
             return;
@@ -63,6 +88,7 @@ internal static class ChatCompletionsApi
         // :: Step 2: output options
         if (!OutputOptionsResolver.TryResolve(options.Output, context.Request.Headers, out var output, out var headerProblem))
         {
+            CountRequest(metrics, Stream(prepared), "client_error", started);
             Log.RequestRejected(logger, requestId, 400, "bad output header");
             await ErrorResults.WriteAsync(context, 400, headerProblem!, OpenAiError.InvalidRequest, "invalid_header");
             return;
@@ -72,21 +98,72 @@ internal static class ChatCompletionsApi
         using var lease = await gate.AcquireAsync(context.RequestAborted);
         if (lease is null)
         {
+            CountRequest(metrics, Stream(prepared), "rejected", started);
             Log.RequestRejected(logger, requestId, 429, "queue full");
             await ErrorResults.WriteAsync(context, 429, "Too many requests are waiting for the upstream llama-server; retry shortly.", "rate_limit_error", "queue_full", retryAfter: TimeSpan.FromSeconds(1));
             return;
         }
 
         // :: Step 5-6: attempts
-        var run = new CompletionRun(context, upstream, time, options, output, prepared, logger);
+        var run = new CompletionRun(context, upstream, time, options, output, prepared, metrics, logger);
         await run.ExecuteAsync();
+        Record(metrics, run, Stream(prepared), started);
 
         if (logger.IsEnabled(LogLevel.Information))
         {
-            Log.CompletionFinished(logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.FinishReason,
-                run.ToolCalls, run.FallbackUsed, run.ParseFlags, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Log.CompletionFinished(logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.Attempts,
+                run.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000) : null, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds),
+                run.ContentChunks, run.ReasoningChunks, run.ToolCalls, run.FallbackUsed, run.FinishReason, run.ParseFlags);
         }
     }
+
+    /// <summary>Every per-request metric, once, after the response ended (never in the token loop).</summary>
+    private static void Record(ProxyMetrics metrics, CompletionRun run, string stream, long started)
+    {
+        CountRequest(metrics, stream, run.Outcome, started);
+        if (run.TimeToFirstToken is { } ttft)
+        {
+            metrics.TimeToFirstToken.WithLabels(stream).Observe(ttft);
+        }
+
+        metrics.ParserEvents.WithLabels("final_chunk").Inc(run.ContentChunks);
+        metrics.ParserEvents.WithLabels("reasoning_chunk").Inc(run.ReasoningChunks);
+        metrics.ParserEvents.WithLabels("tool_call").Inc(run.ToolCalls);
+        metrics.ToolCalls.Inc(run.ToolCalls);
+        if (run.FallbackUsed)
+        {
+            metrics.ParserEvents.WithLabels("fallback").Inc();
+        }
+
+        if (run.Flags.HasFlag(HarmonyProxy.Harmony.HarmonyParseFlags.Recovered))
+        {
+            metrics.ParserEvents.WithLabels("malformed").Inc();
+        }
+
+        if (run.Flags.HasFlag(HarmonyProxy.Harmony.HarmonyParseFlags.StrippedForm))
+        {
+            metrics.ParserEvents.WithLabels("stripped_form").Inc();
+        }
+
+        if (run.Flags.HasFlag(HarmonyProxy.Harmony.HarmonyParseFlags.TagsSeen))
+        {
+            metrics.ParserEvents.WithLabels("leaked_tags_cleaned").Inc();
+        }
+
+        if (UsageTokens.TryRead(run.Usage.Span, out var prompt, out var completion))
+        {
+            metrics.Tokens.WithLabels("prompt").Inc(prompt);
+            metrics.Tokens.WithLabels("completion").Inc(completion);
+        }
+    }
+
+    private static void CountRequest(ProxyMetrics metrics, string stream, string outcome, long started)
+    {
+        metrics.Requests.WithLabels("chat_completions", stream, outcome).Inc();
+        metrics.RequestDuration.WithLabels("chat_completions", stream).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    private static string Stream(PreparedRequest? prepared) => prepared is null ? "unknown" : prepared.ClientStreams ? "true" : "false";
 
     private static RequestPreparationOptions PreparationOptions(HarmonyProxyOptions options) => new()
     {

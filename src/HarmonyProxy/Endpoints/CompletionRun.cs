@@ -26,8 +26,11 @@ internal sealed class CompletionRun(
     HarmonyProxyOptions options,
     OutputOptions output,
     PreparedRequest prepared,
+    ProxyMetrics metrics,
     ILogger logger)
 {
+    private readonly long _started = time.GetTimestamp();
+
     private enum AttemptEnd
     {
         Completed,
@@ -49,6 +52,19 @@ internal sealed class CompletionRun(
     public int Attempts { get; private set; }
 
     public WatchdogKind Watchdog { get; private set; }
+
+    /// <summary>Seconds from the request to the first delta beyond the role, or null if none went out.</summary>
+    public double? TimeToFirstToken { get; private set; }
+
+    public int ContentChunks { get; private set; }
+
+    public int ReasoningChunks { get; private set; }
+
+    /// <summary>What the parsers met, for the parser-events metric.</summary>
+    public HarmonyProxy.Harmony.HarmonyParseFlags Flags { get; private set; }
+
+    /// <summary>Upstream usage (prompt and completion tokens), when it came.</summary>
+    public ReadOnlyMemory<byte> Usage { get; private set; }
 
     public async Task ExecuteAsync()
     {
@@ -184,6 +200,11 @@ internal sealed class CompletionRun(
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
             {
                 var end = Classify(exception, watchdog);
+                if (exception is TimeoutRejectedException)
+                {
+                    metrics.WatchdogTerminations.WithLabels("first_byte").Inc();
+                }
+
                 return end == AttemptEnd.Broken ? (end, SendFailure(exception)) : (end, null);
             }
 
@@ -203,6 +224,7 @@ internal sealed class CompletionRun(
 
                 if (Attempts < maxAttempts && canRetry())
                 {
+                    metrics.UpstreamRetries.WithLabels("stream_broken_before_output").Inc();
                     Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, Attempts, failure!.Code);
                     restart();
                     continue;
@@ -244,6 +266,11 @@ internal sealed class CompletionRun(
                 if (translator.VisibleOutputStarted)
                 {
                     watchdog.OnVisibleOutput();
+                }
+
+                if (TimeToFirstToken is null && translator.OutputStarted)
+                {
+                    TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;
                 }
 
                 if (item.Data == UpstreamEventKind.Done)
@@ -292,6 +319,7 @@ internal sealed class CompletionRun(
         {
             Watchdog = watchdog.Fired;
             Outcome = "watchdog";
+            metrics.WatchdogTerminations.WithLabels(WatchdogName(Watchdog)).Inc();
             Log.WatchdogFired(logger, context.TraceIdentifier, WatchdogName(Watchdog));
             return AttemptEnd.Watchdog;
         }
@@ -334,6 +362,14 @@ internal sealed class CompletionRun(
         FinishReason = translator.FinishReason;
         ToolCalls = translator.ToolCallCount;
         FallbackUsed = translator.FallbackUsed;
-        ParseFlags = translator.ParseFlags.ToString();
+        Flags = translator.ParseFlags;
+        ParseFlags = Flags.ToString();
+        ContentChunks = translator.ContentChunks;
+        ReasoningChunks = translator.ReasoningChunks;
+        Usage = translator.Usage;
+        if (TimeToFirstToken is null && translator.OutputStarted)
+        {
+            TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;
+        }
     }
 }

@@ -1,12 +1,18 @@
+using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.OpenAi;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace Microsoft.AspNetCore.Builder;
 
 public static class HarmonyProxyEndpointExtensions
 {
+    public const string ReadyTag = "ready";
+
     /// <summary>
     /// Any unhandled exception becomes a 500 in OpenAI's shape with no stack trace; the
     /// exception itself goes to the log.
@@ -34,12 +40,29 @@ public static class HarmonyProxyEndpointExtensions
         return app;
     }
 
-    /// <summary>The route table: completions, models, and a 404 in OpenAI's shape for the rest.</summary>
+    /// <summary>Request ids, then HTTP metrics for every route.</summary>
+    public static WebApplication UseHarmonyProxyObservability(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseRequestId();
+        app.UseRouting();
+        app.UseHttpMetrics(options => options.SetMetricFactory(Metrics.WithCustomRegistry(app.Services.GetRequiredService<CollectorRegistry>())));
+        return app;
+    }
+
+    /// <summary>The route table: completions, models, health, metrics, and a 404 in OpenAI's shape for the rest.</summary>
     public static WebApplication MapHarmonyProxy(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapChatCompletionsApi();
         app.MapModelsApi();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthResponses.WriteAsync });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync });
+        if (app.Services.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Metrics.Enabled)
+        {
+            app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
+        }
+
         app.MapFallback(ErrorResults.NotFoundAsync);
         return app;
     }

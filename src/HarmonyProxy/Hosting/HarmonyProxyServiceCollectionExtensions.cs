@@ -1,4 +1,5 @@
 using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,15 @@ public static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddUpstreamClient();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<UpstreamConcurrencyGate>();
+
+        // Metrics on an injectable registry (the default one unless a test brings its own).
+        builder.Services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
+        builder.Services.AddSingleton<ProxyMetrics>();
+
+        // Health: /healthz is liveness only; /readyz probes llama-server.
+        builder.Services.AddSingleton<UpstreamReadinessCheck>();
+        builder.Services.AddHealthChecks()
+            .AddCheck<UpstreamReadinessCheck>("upstream", tags: [HarmonyProxyEndpointExtensions.ReadyTag]);
         builder.Services.AddProblemDetails();
         return builder;
     }

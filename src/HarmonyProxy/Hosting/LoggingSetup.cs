@@ -19,7 +19,9 @@ public static class LoggingSetup
 
         builder.Services.AddSerilog((services, logger) =>
         {
+            // ReadFrom.Services picks up sinks registered in DI (tests capture events that way).
             logger.ReadFrom.Configuration(builder.Configuration)
+                .ReadFrom.Services(services)
                 .Enrich.FromLogContext();
             if (string.Equals(format, "text", StringComparison.OrdinalIgnoreCase))
             {

@@ -1,5 +1,6 @@
 using System.Net;
 using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
 
@@ -40,7 +41,13 @@ public static class UpstreamServiceCollectionExtensions
 
         // Retries, circuit breaker and first-byte timeout around send-until-headers.
         client.AddResilienceHandler(UpstreamResilience.PipelineName, (pipeline, context) =>
-            UpstreamResilience.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Upstream));
+        {
+            var metrics = context.ServiceProvider.GetRequiredService<ProxyMetrics>();
+            UpstreamResilience.Configure(
+                pipeline,
+                context.ServiceProvider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Upstream,
+                reason => metrics.UpstreamRetries.WithLabels(reason).Inc());
+        });
         return client;
     }
 }

@@ -1,0 +1,53 @@
+using Prometheus;
+
+namespace HarmonyProxy.Diagnostics;
+
+/// <summary>
+/// HarmonyProxy's own Prometheus metrics. Labels are low-cardinality only: never model text,
+/// never a tool name. Counters are updated once per request, outside the token loop.
+/// Created on an injected <see cref="CollectorRegistry"/> (the default one in production, a
+/// fresh one per test host), so tests can assert exact deltas.
+/// </summary>
+public sealed class ProxyMetrics
+{
+    /// <summary>Buckets for local LLMs: a request can take from a fraction of a second to half an hour.</summary>
+    private static readonly double[] DurationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800];
+
+    /// <summary>Prompt processing on a small GPU can take minutes before the first token.</summary>
+    private static readonly double[] FirstTokenBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+
+    public ProxyMetrics(CollectorRegistry registry)
+    {
+        var factory = Metrics.WithCustomRegistry(registry);
+        Requests = factory.CreateCounter("harmony_proxy_requests_total", "Requests handled, by endpoint, streaming and outcome (ok, client_error, upstream_error, watchdog, client_cancelled, rejected).", ["endpoint", "stream", "outcome"]);
+        RequestDuration = factory.CreateHistogram("harmony_proxy_request_duration_seconds", "Time from request to the last byte of the response.", ["endpoint", "stream"], new HistogramConfiguration { Buckets = DurationBuckets });
+        TimeToFirstToken = factory.CreateHistogram("harmony_proxy_time_to_first_token_seconds", "Time from request to the first reasoning, answer or tool-call delta sent to the client.", ["stream"], new HistogramConfiguration { Buckets = FirstTokenBuckets });
+        ParserEvents = factory.CreateCounter("harmony_proxy_parser_events_total", "Harmony parser events: final_chunk, reasoning_chunk, tool_call, fallback, malformed, stripped_form, leaked_tags_cleaned.", ["event"]);
+        ToolCalls = factory.CreateCounter("harmony_proxy_tool_calls_total", "Tool calls returned to clients.");
+        UpstreamRetries = factory.CreateCounter("harmony_proxy_upstream_retries_total", "Upstream attempts retried, by reason.", ["reason"]);
+        WatchdogTerminations = factory.CreateCounter("harmony_proxy_watchdog_terminations_total", "Generations ended by a watchdog, by kind (first_byte, idle, no_visible_output, total).", ["kind"]);
+        StreamsInFlight = factory.CreateGauge("harmony_proxy_streams_in_flight", "Completions being served right now.");
+        UpstreamReady = factory.CreateGauge("harmony_proxy_upstream_ready", "1 when the last readiness probe reached llama-server, else 0.");
+        Tokens = factory.CreateCounter("harmony_proxy_tokens_total", "Tokens reported by llama-server's usage, by kind (prompt, completion).", ["kind"]);
+    }
+
+    public Counter Requests { get; }
+
+    public Histogram RequestDuration { get; }
+
+    public Histogram TimeToFirstToken { get; }
+
+    public Counter ParserEvents { get; }
+
+    public Counter ToolCalls { get; }
+
+    public Counter UpstreamRetries { get; }
+
+    public Counter WatchdogTerminations { get; }
+
+    public Gauge StreamsInFlight { get; }
+
+    public Gauge UpstreamReady { get; }
+
+    public Counter Tokens { get; }
+}

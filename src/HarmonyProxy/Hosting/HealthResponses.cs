@@ -1,0 +1,30 @@
+using System.Text.Json;
+using HarmonyProxy.OpenAi;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary><c>{"status":"ready|not_ready|alive","checks":{"upstream":"…why…"}}</c>: a probe's answer says why.</summary>
+internal static class HealthResponses
+{
+    public static async Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        var live = report.Entries.Count == 0;
+        await using var json = new Utf8JsonWriter(context.Response.Body, OpenAiJson.WriterOptions);
+        json.WriteStartObject();
+        json.WriteString("status", live ? "alive" : report.Status == HealthStatus.Healthy ? "ready" : "not_ready");
+        json.WriteStartObject("checks");
+        foreach (var (name, entry) in report.Entries)
+        {
+            json.WriteStartObject(name);
+            json.WriteString("status", entry.Status.ToString().ToLowerInvariant());
+            json.WriteString("description", entry.Description);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+}

@@ -1,0 +1,36 @@
+using Serilog.Context;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>
+/// Every request carries an id: the client's <c>X-Request-Id</c> when it is sane (short,
+/// printable), a new one otherwise. It becomes the trace identifier, is returned in the
+/// response header and is attached to every log event of the request.
+/// </summary>
+public static class RequestIdMiddleware
+{
+    public const string HeaderName = "X-Request-Id";
+
+    public static IApplicationBuilder UseRequestId(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Use(async (context, next) =>
+        {
+            var requestId = context.Request.Headers[HeaderName].ToString();
+            if (!IsSane(requestId))
+            {
+                requestId = Guid.NewGuid().ToString("N");
+            }
+
+            context.TraceIdentifier = requestId;
+            context.Response.Headers[HeaderName] = requestId;
+            using (LogContext.PushProperty("RequestId", requestId))
+            {
+                await next(context);
+            }
+        });
+    }
+
+    private static bool IsSane(string value) =>
+        value.Length is > 0 and <= 128 && value.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':');
+}
