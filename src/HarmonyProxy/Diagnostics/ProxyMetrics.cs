@@ -29,6 +29,7 @@ public sealed class ProxyMetrics
         StreamsInFlight = factory.CreateGauge("harmony_proxy_streams_in_flight", "Completions being served right now.");
         UpstreamReady = factory.CreateGauge("harmony_proxy_upstream_ready", "1 when the last readiness probe reached llama-server, else 0.");
         Tokens = factory.CreateCounter("harmony_proxy_tokens_total", "Tokens reported by llama-server's usage, by kind (prompt, completion).", ["kind"]);
+        UpstreamReady.Set(0);
     }
 
     public Counter Requests { get; }

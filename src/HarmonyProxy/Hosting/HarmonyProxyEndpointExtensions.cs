@@ -60,6 +60,8 @@ public static class HarmonyProxyEndpointExtensions
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync });
         if (app.Services.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Metrics.Enabled)
         {
+            // Create the metric families now, so /metrics lists every one from the first scrape.
+            _ = app.Services.GetRequiredService<ProxyMetrics>();
             app.MapMetrics("/metrics", app.Services.GetRequiredService<CollectorRegistry>());
         }
 

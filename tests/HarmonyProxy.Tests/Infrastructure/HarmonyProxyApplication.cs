@@ -34,6 +34,17 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
 
     public MockHttpMessageHandler Upstream { get; } = new();
 
+    /// <summary>Every Serilog event the app wrote.</summary>
+    public LogEventCollector LogEvents { get; } = new();
+
+    /// <summary>The current value of one series in <c>/metrics</c> (0 when absent).</summary>
+    public async Task<double> MetricAsync(string series)
+    {
+        var text = await CreateClient().GetStringAsync("/metrics");
+        var line = text.Split('\n').FirstOrDefault(candidate => candidate.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The proxy's loopback address when it runs on Kestrel.</summary>
     public Uri ServerAddress
     {
@@ -56,10 +67,15 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        if (_realUpstream is null)
+        builder.ConfigureTestServices(services =>
         {
-            builder.ConfigureTestServices(services =>
-                services.AddHttpClient<UpstreamClient>(UpstreamClient.ClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream));
-        }
+            // A registry of its own per app, so metric values are this test's deltas.
+            services.AddSingleton(Prometheus.Metrics.NewCustomRegistry());
+            services.AddSingleton<Serilog.Core.ILogEventSink>(LogEvents);
+            if (_realUpstream is null)
+            {
+                services.AddHttpClient<UpstreamClient>(UpstreamClient.ClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream);
+            }
+        });
     }
 }
