@@ -21,6 +21,9 @@ public static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddSingleton<UpstreamConcurrencyGate>();
 
         // Metrics on an injectable registry (the default one unless a test brings its own).
+        // prometheus-net's EventCounter and Meter adapters publish names promtool rejects
+        // (system_runtime_dotnet_timer_count…); process and .NET GC metrics stay.
+        SuppressLintFailingDefaultMetrics();
         builder.Services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
         builder.Services.AddSingleton<ProxyMetrics>();
 
@@ -30,5 +33,20 @@ public static class HarmonyProxyServiceCollectionExtensions
             .AddCheck<UpstreamReadinessCheck>("upstream", tags: [HarmonyProxyEndpointExtensions.ReadyTag]);
         builder.Services.AddProblemDetails();
         return builder;
+    }
+
+    private static int _defaultMetricsConfigured;
+
+    private static void SuppressLintFailingDefaultMetrics()
+    {
+        // Process-wide and allowed once; test hosts build many apps in one process.
+        if (Interlocked.Exchange(ref _defaultMetricsConfigured, 1) == 0)
+        {
+            Prometheus.Metrics.SuppressDefaultMetrics(new Prometheus.SuppressDefaultMetricOptions
+            {
+                SuppressEventCounters = true,
+                SuppressMeters = true,
+            });
+        }
     }
 }
