@@ -9,6 +9,9 @@ builder.AddHarmonyProxyLogging();
 // Services: validated options and the typed llama-server client
 builder.AddHarmonyProxy();
 
+// Security: client keys, per-client limits, Kestrel limits
+builder.AddHarmonyProxySecurity();
+
 var app = builder.Build();
 
 // Errors in OpenAI's shape, never a stack trace
@@ -16,6 +19,9 @@ app.UseHarmonyProxyErrors();
 
 // Request ids and HTTP metrics
 app.UseHarmonyProxyObservability();
+
+// Client keys (401) and per-client rate and concurrency limits (429)
+app.UseHarmonyProxySecurity();
 
 // Endpoints: /v1/chat/completions, /v1/models, /healthz, /readyz, /metrics, 404 for the rest
 app.MapHarmonyProxy();

@@ -19,6 +19,8 @@ public sealed class HarmonyProxyOptions
     public ParserSettings Parser { get; set; } = new();
 
     public MetricsSettings Metrics { get; set; } = new();
+
+    public SecuritySettings Security { get; set; } = new();
 }
 
 public sealed class UpstreamOptions
@@ -28,6 +30,12 @@ public sealed class UpstreamOptions
 
     /// <summary>Sent as <c>Authorization: Bearer</c> to llama-server when set (its <c>--api-key</c>).</summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>A file holding the upstream key (a Kubernetes secret mount); used when <see cref="ApiKey"/> is empty.</summary>
+    public string? ApiKeyFile { get; set; }
+
+    /// <summary>The most bytes one upstream SSE line may hold; a longer one ends the attempt (a hostile or broken upstream).</summary>
+    public int MaxUpstreamEventBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>TCP connect timeout (<c>CONNECT_TIMEOUT</c>).</summary>
     public double ConnectTimeoutSeconds { get; set; } = 10;
@@ -126,4 +134,25 @@ public sealed class MetricsSettings
 {
     /// <summary>Serve <c>/metrics</c> (<c>METRICS_ENABLED</c>).</summary>
     public bool Enabled { get; set; } = true;
+}
+
+public sealed class SecuritySettings
+{
+    /// <summary>Accepted client keys (<c>HARMONY_PROXY_API_KEYS</c>, comma-separated); empty: no key needed.</summary>
+    public List<string> ApiKeys { get; set; } = [];
+
+    /// <summary>A file with one accepted key per line (<c>HARMONY_PROXY_API_KEYS_FILE</c>).</summary>
+    public string? ApiKeysFile { get; set; }
+
+    /// <summary>When set, <c>/metrics</c> needs <c>Authorization: Bearer</c> with this token (<c>METRICS_BEARER_TOKEN</c>).</summary>
+    public string? MetricsBearerToken { get; set; }
+
+    /// <summary>Requests per minute per client (per key, or per IP when no keys are set); 0 turns it off.</summary>
+    public int RequestsPerMinutePerClient { get; set; } = 600;
+
+    /// <summary>Requests in flight per client; 0 turns it off.</summary>
+    public int ConcurrentRequestsPerClient { get; set; } = 16;
+
+    /// <summary>Include connection details (upstream host and port, exception text) in error bodies. Off: they go to the log only.</summary>
+    public bool ExposeUpstreamErrorDetails { get; set; }
 }

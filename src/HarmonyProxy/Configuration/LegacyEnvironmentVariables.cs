@@ -21,9 +21,12 @@ public static class LegacyEnvironmentVariables
         ("METRICS_ENABLED", "HarmonyProxy:Metrics:Enabled"),
         ("HARMONY_STOPS_ENABLED", "HarmonyProxy:Requests:HarmonyStopsEnabled"),
         ("LOG_LEVEL", "Serilog:MinimumLevel:Default"),
+        ("UPSTREAM_API_KEY_FILE", "HarmonyProxy:Upstream:ApiKeyFile"),
+        ("HARMONY_PROXY_API_KEYS_FILE", "HarmonyProxy:Security:ApiKeysFile"),
+        ("METRICS_BEARER_TOKEN", "HarmonyProxy:Security:MetricsBearerToken"),
     ];
 
-    public static IReadOnlyList<string> Names => [.. Map.Select(entry => entry.Variable), "EXTRA_STOP_SEQUENCES"];
+    public static IReadOnlyList<string> Names => [.. Map.Select(entry => entry.Variable), "EXTRA_STOP_SEQUENCES", "HARMONY_PROXY_API_KEYS"];
 
     public static IConfigurationBuilder AddLegacyEnvironmentVariables(this IConfigurationBuilder builder, Func<string, string?>? read = null)
     {
@@ -38,17 +41,25 @@ public static class LegacyEnvironmentVariables
             }
         }
 
-        if (read("EXTRA_STOP_SEQUENCES") is { Length: > 0 } stops)
-        {
-            var index = 0;
-            foreach (var stop in stops.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                values[$"HarmonyProxy:Requests:ExtraStopSequences:{index++}"] = stop;
-            }
-        }
+        AddList(values, read("EXTRA_STOP_SEQUENCES"), "HarmonyProxy:Requests:ExtraStopSequences");
+        AddList(values, read("HARMONY_PROXY_API_KEYS"), "HarmonyProxy:Security:ApiKeys");
 
         builder.Add(new MemoryConfigurationSource { InitialData = values });
         return builder;
+    }
+
+    private static void AddList(Dictionary<string, string?> values, string? commaSeparated, string key)
+    {
+        if (string.IsNullOrEmpty(commaSeparated))
+        {
+            return;
+        }
+
+        var index = 0;
+        foreach (var item in commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            values[$"{key}:{index++}"] = item;
+        }
     }
 
     /// <summary>Python's level names (WARNING, CRITICAL) in Serilog's terms.</summary>

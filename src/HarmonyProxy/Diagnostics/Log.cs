@@ -32,6 +32,10 @@ internal static partial class Log
         Message = "Request {RequestId}: the {Watchdog} watchdog ended the generation; upstream request cancelled")]
     public static partial void WatchdogFired(ILogger logger, string requestId, string watchdog);
 
+    [LoggerMessage(EventId = 9, EventName = "UpstreamExceptionDetail", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: upstream {ExceptionType}: {ExceptionMessage}")]
+    public static partial void UpstreamExceptionDetail(ILogger logger, string requestId, string exceptionType, string exceptionMessage);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

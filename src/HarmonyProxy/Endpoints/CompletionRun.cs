@@ -242,13 +242,18 @@ internal sealed class CompletionRun(
         var cancellation = watchdog.Token;
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellation);
+            await using var stream = new BoundedLineStream(await response.Content.ReadAsStreamAsync(cancellation), options.Upstream.MaxUpstreamEventBytes);
             var mediaType = response.Content.Headers.ContentType?.MediaType;
             if (mediaType is not null && !mediaType.Contains("event-stream", StringComparison.OrdinalIgnoreCase))
             {
                 // An upstream that ignored stream:true answered with one JSON completion.
                 using var buffer = new MemoryStream();
                 await stream.CopyToAsync(buffer, cancellation);
+                if (buffer.Length > options.Upstream.MaxUpstreamEventBytes)
+                {
+                    throw new IOException($"The upstream completion exceeded {options.Upstream.MaxUpstreamEventBytes} bytes.");
+                }
+
                 if (translator.ProcessEvent(buffer.ToArray()) == UpstreamEventKind.Error)
                 {
                     return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
@@ -293,7 +298,7 @@ internal sealed class CompletionRun(
         {
             var end = Classify(exception, watchdog);
             return end == AttemptEnd.Broken
-                ? (end, new UpstreamFailure(502, $"The connection to the upstream llama-server broke: {exception.Message}", OpenAiError.Upstream, "upstream_connection_lost"))
+                ? (end, new UpstreamFailure(502, "The connection to the upstream llama-server broke" + Detail(exception), OpenAiError.Upstream, "upstream_connection_lost"))
                 : (end, null);
         }
 
@@ -327,12 +332,19 @@ internal sealed class CompletionRun(
         return AttemptEnd.Broken;
     }
 
-    private static UpstreamFailure SendFailure(Exception exception) => exception switch
+    /// <summary>Connection details reveal internal addresses; they reach clients only when the operator opts in.</summary>
+    private string Detail(Exception exception)
+    {
+        Log.UpstreamExceptionDetail(logger, context.TraceIdentifier, exception.GetType().Name, exception.Message);
+        return options.Security.ExposeUpstreamErrorDetails ? $": {exception.Message}" : ".";
+    }
+
+    private UpstreamFailure SendFailure(Exception exception) => exception switch
     {
         BrokenCircuitException => new UpstreamFailure(503, "The upstream llama-server is failing repeatedly; the circuit breaker is open.", OpenAiError.Upstream, "circuit_open", TimeSpan.FromSeconds(5)),
         TimeoutRejectedException => UpstreamFailure.TimedOut("no response headers within the first-byte timeout"),
         OperationCanceledException => UpstreamFailure.TimedOut("request cancelled"),
-        _ => UpstreamFailure.Unreachable(exception),
+        _ => UpstreamFailure.Unreachable(Detail(exception)),
     };
 
     private static UpstreamFailure MidStreamFailure(UpstreamStreamError error) =>

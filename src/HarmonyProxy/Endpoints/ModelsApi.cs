@@ -26,7 +26,7 @@ internal static class ModelsApi
         }
         catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException)
         {
-            var failure = UpstreamFailure.Unreachable(exception);
+            var failure = UpstreamFailure.Unreachable(".");
             await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code);
             return;
         }

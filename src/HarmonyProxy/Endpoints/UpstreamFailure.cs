@@ -9,8 +9,9 @@ public sealed record UpstreamFailure(int Status, string Message, string Type, st
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 
-    public static UpstreamFailure Unreachable(Exception exception) =>
-        new(StatusCodes.Status502BadGateway, $"The upstream llama-server could not be reached: {exception.Message}", OpenAiError.Upstream, "upstream_unreachable");
+    /// <param name="detail">": reason" when the operator exposes details, else ".".</param>
+    public static UpstreamFailure Unreachable(string detail) =>
+        new(StatusCodes.Status502BadGateway, "The upstream llama-server could not be reached" + detail, OpenAiError.Upstream, "upstream_unreachable");
 
     public static UpstreamFailure TimedOut(string what) =>
         new(StatusCodes.Status504GatewayTimeout, $"The upstream llama-server did not answer in time ({what}).", OpenAiError.Upstream, "upstream_timeout");

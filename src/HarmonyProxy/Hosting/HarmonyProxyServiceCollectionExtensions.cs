@@ -17,6 +17,7 @@ public static class HarmonyProxyServiceCollectionExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<HarmonyProxyOptions>, HarmonyProxyOptionsValidator>();
         builder.Services.AddUpstreamClient();
+        builder.Services.AddSingleton<UpstreamCredentials>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<UpstreamConcurrencyGate>();
 

@@ -31,7 +31,7 @@ public static class LoggingSetup
             {
                 logger.WriteTo.Console(new CompactJsonFormatter());
             }
-        });
+        }, preserveStaticLogger: true); // each host keeps its own logger (tests run many hosts at once)
         return builder;
     }
 }

@@ -12,7 +12,7 @@ namespace HarmonyProxy.Upstream;
 /// arrive (<see cref="HttpCompletionOption.ResponseHeadersRead"/>) so the body can be relayed
 /// token by token; the caller owns the response.
 /// </summary>
-public sealed class UpstreamClient(HttpClient http, IOptionsMonitor<HarmonyProxyOptions> options)
+public sealed class UpstreamClient(HttpClient http, UpstreamCredentials credentials)
 {
     public const string ClientName = "llama-server";
 
@@ -40,7 +40,7 @@ public sealed class UpstreamClient(HttpClient http, IOptionsMonitor<HarmonyProxy
     {
         // The configured upstream key replaces the client's; without one, the client's key
         // reaches llama-server so its own --api-key keeps working.
-        var key = options.CurrentValue.Upstream.ApiKey;
+        var key = credentials.ApiKey;
         if (!string.IsNullOrEmpty(key))
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);

@@ -300,16 +300,18 @@ public sealed class ChatCompletionsEndpointTests
         Assert.Contains("exceeds the available context size", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task UpstreamUnreachable_Is502()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UpstreamUnreachable_Is502_WithConnectionDetailsOnlyWhenExposed(bool expose)
     {
-        await using var app = new HarmonyProxyApplication();
-        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Throw(new HttpRequestException("Connection refused (llama.test:80)"));
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Security:ExposeUpstreamErrorDetails"] = expose ? "true" : "false" });
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Throw(new HttpRequestException("Connection refused (llama.internal:8080)"));
 
         using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(Request(stream: true)));
 
         var error = await AssertErrorAsync(response, HttpStatusCode.BadGateway, "upstream_error", "upstream_unreachable");
-        Assert.Contains("Connection refused", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(expose, error["message"]!.GetValue<string>().Contains("llama.internal:8080", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -202,6 +202,7 @@ public sealed partial class ObservabilityTests
         using var response = await app.CreateClient().SendAsync(request);
         Assert.Contains("SECRET-ANSWER", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
+        Assert.True(app.LogEvents.Events.Count > 0, "no events");
         var summary = Assert.Single(app.LogEvents.Events, e => e.Properties.TryGetValue("EventId", out var id) && id.ToString().Contains("CompletionFinished", StringComparison.Ordinal));
         Assert.Equal(LogEventLevel.Information, summary.Level);
         foreach (var field in new[] { "RequestId", "Model", "Stream", "Status", "Outcome", "UpstreamAttempts", "TimeToFirstTokenMs", "DurationMs", "ContentChunks", "ReasoningChunks", "ToolCalls", "FallbackUsed", "FinishReason" })
