@@ -5,7 +5,7 @@ namespace HarmonyProxy.Endpoints;
 /// <summary>Writes errors in OpenAI's shape with the right status; never a stack trace.</summary>
 public static class ErrorResults
 {
-    public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null, TimeSpan? retryAfter = null)
+    public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null, TimeSpan? retryAfter = null, string? wwwAuthenticate = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Response.HasStarted)
@@ -16,6 +16,11 @@ public static class ErrorResults
         context.Response.Clear();
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
+        if (wwwAuthenticate is not null)
+        {
+            context.Response.Headers.WWWAuthenticate = wwwAuthenticate;
+        }
+
         if (retryAfter is { } delay)
         {
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -86,8 +86,7 @@ public static class SecuritySetup
 
     private static Task RejectAsync(HttpContext context)
     {
-        context.Response.Headers.WWWAuthenticate = "Bearer";
-        return ErrorResults.WriteAsync(context, StatusCodes.Status401Unauthorized, "Invalid or missing API key.", "authentication_error", "invalid_api_key");
+        return ErrorResults.WriteAsync(context, StatusCodes.Status401Unauthorized, "Invalid or missing API key.", "authentication_error", "invalid_api_key", wwwAuthenticate: "Bearer");
     }
 
     /// <summary>Per key when keys are in use, else per IP; probes and metrics are never limited.</summary>

@@ -39,6 +39,10 @@ public static class UpstreamServiceCollectionExtensions
                 };
             });
 
+        // HttpClient's own trace logging prints header values, the upstream key among them;
+        // the proxy logs what matters itself (Diagnostics/Log.cs).
+        client.RemoveAllLoggers();
+
         // Retries, circuit breaker and first-byte timeout around send-until-headers.
         client.AddResilienceHandler(UpstreamResilience.PipelineName, (pipeline, context) =>
         {
