@@ -40,6 +40,20 @@ public static class RequestPreparer
 {
     public static PreparedRequest Prepare(JsonNode? body, RequestPreparationOptions options, out RequestProblem? problem)
     {
+        try
+        {
+            return PrepareCore(body, options, out problem);
+        }
+        catch (InvalidOperationException exception)
+        {
+            // Text the JSON reader accepted but cannot turn into a string (lone surrogate escapes).
+            problem = Invalid($"The request body holds a value that cannot be read: {exception.Message}", null, "invalid_value");
+            return null!;
+        }
+    }
+
+    private static PreparedRequest PrepareCore(JsonNode? body, RequestPreparationOptions options, out RequestProblem? problem)
+    {
         ArgumentNullException.ThrowIfNull(options);
         problem = Validate(body);
         if (problem is not null)
@@ -222,12 +236,20 @@ public static class RequestPreparer
     public static JsonNode? ParseBody(ReadOnlySpan<byte> utf8, out RequestProblem? problem)
     {
         problem = null;
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            // JsonNode decodes names and strings lazily; invalid UTF-8 would surface later as a 500.
+            problem = Invalid("The request body is not valid UTF-8.", null, "invalid_json");
+            return null;
+        }
+
         try
         {
             return JsonNode.Parse(utf8, documentOptions: OpenAiJson.DocumentOptions);
         }
-        catch (JsonException exception)
+        catch (Exception exception) when (exception is JsonException or ArgumentException or InvalidOperationException or System.Text.DecoderFallbackException)
         {
+            // Invalid UTF-8 and lone surrogates surface as non-JSON exceptions.
             problem = Invalid($"The request body is not valid JSON: {exception.Message}", null, "invalid_json");
             return null;
         }

@@ -87,4 +87,31 @@ public sealed class HarmonyPropertyTests
         parser.Complete();
         return collector.Ended.ToProperty();
     }
+
+    /// <summary>Whatever arrives, the parser holds at most its header limit (plus a partial tag): memory stays bounded.</summary>
+    [Property(MaxTest = 200)]
+    public Property HeldText_IsBoundedByTheHeaderLimit()
+    {
+        const int Limit = 256;
+        var gen =
+            from prefix in Gen.Elements("", "<|channel|>final ", "<|channel|>analysis<|message|>x<|end|>", " to=functions.f")
+            from body in Gen.Elements('a', ' ', 'z', '\n', '{').ArrayOf().Select(chars => new string(chars))
+            select prefix + body + new string('w', 4 * Limit);
+
+        return Prop.ForAll(gen.ToArbitrary(), raw =>
+        {
+            var sink = new RecordingSink();
+            var parser = new HarmonyStreamParser(sink, new HarmonyParserOptions { MaxHeaderChars = Limit });
+            foreach (var chunk in raw.Chunk(7))
+            {
+                parser.Feed(chunk);
+            }
+
+            // Before Complete: everything beyond the limit was already released.
+            var visible = raw.Replace("<|channel|>", string.Empty, StringComparison.Ordinal)
+                .Replace("<|message|>", string.Empty, StringComparison.Ordinal)
+                .Replace("<|end|>", string.Empty, StringComparison.Ordinal).Length;
+            return (sink.Text.Length >= visible - Limit - HarmonyTags.MaxLength).Label($"released {sink.Text.Length} of {visible}");
+        });
+    }
 }

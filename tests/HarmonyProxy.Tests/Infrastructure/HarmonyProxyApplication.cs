@@ -22,6 +22,12 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly Uri? _realUpstream;
 
+    static HarmonyProxyApplication()
+    {
+        // Hundreds of hosts per run: file watchers on appsettings.json would exhaust inotify.
+        Environment.SetEnvironmentVariable("DOTNET_hostBuilder__reloadConfigOnChange", "false");
+    }
+
     public HarmonyProxyApplication(Dictionary<string, string?>? settings = null, Uri? realUpstream = null)
     {
         _settings = settings ?? [];
