@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Load benchmark: N concurrent streaming clients, three ways in one run — directly to a lean
+# upstream that streams raw Harmony with stamped tokens, through nginx (proxy_pass, buffering
+# off, upstream keepalive) and through HarmonyProxy. Reports per way: streams ok/failed,
+# per-token latency (p50/p99; added latency = way − direct), time to first token, CPU seconds
+# per 1,000 tokens and peak RSS of the middle process. Loopback only; bounded in time.
+#   bench/load.sh [streams=200] [tokens=200] [rate=50]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STREAMS=${1:-200}
+TOKENS=${2:-200}
+RATE=${3:-50}
+UP=127.0.0.1:18300
+NGINX=127.0.0.1:18301
+PROXY=127.0.0.1:18302
+work=$(mktemp -d)
+ulimit -n 65536 2>/dev/null || true
+
+if ! command -v nginx >/dev/null 2>&1; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
+fi
+dotnet build -c Release bench/HarmonyProxy.LoadTest/HarmonyProxy.LoadTest.csproj -v quiet -nologo >/dev/null
+dotnet build -c Release src/HarmonyProxy/HarmonyProxy.csproj -v quiet -nologo >/dev/null
+LOAD="dotnet bench/HarmonyProxy.LoadTest/bin/Release/net10.0/HarmonyProxy.LoadTest.dll"
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+$LOAD upstream --urls "http://$UP" --tokens "$TOKENS" --rate "$RATE" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+
+mkdir -p "$work/nginx"
+cat >"$work/nginx.conf" <<CONF
+daemon off;
+worker_processes 2;
+worker_rlimit_nofile 65536;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx;
+  proxy_temp_path $work/nginx;
+  upstream llama { server $UP; keepalive 512; }
+  server {
+    listen $NGINX;
+    location / {
+      proxy_pass http://llama;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 300s;
+    }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work" &
+pids+=($!)
+
+UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
+  HarmonyProxy__Upstream__MaxConcurrentRequests=10000 HarmonyProxy__Upstream__MaxQueuedRequests=10000 \
+  HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
+  HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
+  dotnet src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll >"$work/proxy.log" 2>&1 &
+proxy_pid=$!
+pids+=($proxy_pid)
+
+for target in $UP $NGINX $PROXY; do
+  for _ in $(seq 1 100); do curl -sf "http://$target/v1/models" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+
+ticks=$(getconf CLK_TCK)
+cpu_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$total"; }
+hwm_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/status" ] && total=$((total + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo "$total"; }
+nginx_pids() { pgrep -f "nginx: worker process" | tr '\n' ' '; }
+
+run() { # label url pids...
+  local label=$1 url=$2; shift 2
+  local before after
+  before=$(cpu_of "$@")
+  line=$($LOAD client --url "$url" --streams "$STREAMS" --label "$label" || true)
+  after=$(cpu_of "$@")
+  local tokens; tokens=$(echo "$line" | sed -n 's/.*tokens=\([0-9]*\).*/\1/p')
+  local cpu="n/a" rss="n/a"
+  if [ "$#" -gt 0 ] && [ "${tokens:-0}" -gt 0 ]; then
+    cpu=$(awk -v d=$((after - before)) -v t="$ticks" -v n="$tokens" 'BEGIN {printf "%.4f", d / t / n * 1000}')
+    rss="$(( $(hwm_of "$@") / 1024 )) MB"
+  fi
+  echo "$line cpu_s_per_1k_tokens=$cpu peak_rss=$rss"
+}
+
+# Warm-up (not measured): JIT, connection pools and nginx's keepalive pool, same for every way.
+for target in $UP $NGINX $PROXY; do $LOAD client --url "http://$target" --streams 50 --label warmup >/dev/null || true; done
+
+echo "load: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+run direct "http://$UP"
+# shellcheck disable=SC2046
+run nginx "http://$NGINX" $(nginx_pids)
+run harmony-proxy "http://$PROXY" "$proxy_pid"
