@@ -97,31 +97,27 @@ internal sealed class CompletionRun(
             afterEvent: () => sse.FlushAsync(watchdog.Token),
             watchdog);
 
-        switch (end)
+        if (await EndEarlyAsync(end, translator, nothingSent: !sse.Started))
         {
-            case AttemptEnd.ClientGone:
-                Outcome = "client_cancelled";
-                Log.ClientDisconnected(logger, context.TraceIdentifier);
-                return;
-            case AttemptEnd.Watchdog when !sse.Started:
-                await FailBeforeOutputAsync(UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
-                return;
-            case AttemptEnd.Watchdog:
-                translator.Complete(cut: true);
-                break;
-            case AttemptEnd.Broken when failure is not null && !sse.Started:
+            return;
+        }
+
+        if (end == AttemptEnd.Broken)
+        {
+            if (failure is not null && !sse.Started)
+            {
                 await FailBeforeOutputAsync(failure);
                 return;
-            case AttemptEnd.Broken:
-                if (failure is not null)
-                {
-                    // Headers already went out (keep-alive or role delta): the error is an event.
-                    translator.Fail(failure.Message, failure.Type, failure.Code);
-                }
+            }
 
-                Log.UpstreamStreamBroken(logger, context.TraceIdentifier, failure?.Code ?? translator.UpstreamError?.Code ?? "upstream_error");
-                Outcome = "upstream_error";
-                break;
+            if (failure is not null)
+            {
+                // Headers already went out (keep-alive or role delta): the error is an event.
+                translator.Fail(failure.Message, failure.Type, failure.Code);
+            }
+
+            Log.UpstreamStreamBroken(logger, context.TraceIdentifier, failure?.Code ?? translator.UpstreamError?.Code ?? "upstream_error");
+            Outcome = "upstream_error";
         }
 
         Record(translator);
@@ -152,27 +148,44 @@ internal sealed class CompletionRun(
             afterEvent: static () => ValueTask.CompletedTask,
             watchdog);
 
-        switch (end)
+        if (await EndEarlyAsync(end, translator, nothingSent: !translator.OutputStarted))
         {
-            case AttemptEnd.ClientGone:
-                Outcome = "client_cancelled";
-                Log.ClientDisconnected(logger, context.TraceIdentifier);
-                return;
-            case AttemptEnd.Watchdog when !translator.OutputStarted:
-                await FailBeforeOutputAsync(UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
-                return;
-            case AttemptEnd.Watchdog:
-                translator.Complete(cut: true);
-                break;
-            case AttemptEnd.Broken:
-                await FailBeforeOutputAsync(failure ?? new UpstreamFailure(502, "The upstream llama-server failed during generation.", OpenAiError.Upstream, "upstream_error"));
-                return;
+            return;
+        }
+
+        if (end == AttemptEnd.Broken)
+        {
+            await FailBeforeOutputAsync(failure ?? new UpstreamFailure(502, "The upstream llama-server failed during generation.", OpenAiError.Upstream, "upstream_error"));
+            return;
         }
 
         Record(translator);
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(accumulator.ToJson(), context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The endings both paths share: a gone client ends quietly; a watchdog ends with a 504
+    /// when nothing was sent, else with a <c>length</c> finish. True when the response is done.
+    /// </summary>
+    private async Task<bool> EndEarlyAsync(AttemptEnd end, CompletionTranslator translator, bool nothingSent)
+    {
+        switch (end)
+        {
+            case AttemptEnd.ClientGone:
+                Outcome = "client_cancelled";
+                Log.ClientDisconnected(logger, context.TraceIdentifier);
+                return true;
+            case AttemptEnd.Watchdog when nothingSent:
+                await FailBeforeOutputAsync(UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
+                return true;
+            case AttemptEnd.Watchdog:
+                translator.Complete(cut: true);
+                return false;
+            default:
+                return false;
+        }
     }
 
     /// <summary>
