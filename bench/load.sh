@@ -5,6 +5,8 @@
 # per-token latency (p50/p99; added latency = way − direct), time to first token, CPU seconds
 # per 1,000 tokens and peak RSS of the middle process. Loopback only; bounded in time.
 #   bench/load.sh [streams=200] [tokens=200] [rate=50]
+# PROXY_ENV="NAME=value …" passes extra environment to HarmonyProxy only (runtime experiments,
+# e.g. DOTNET_gcServer=0); the figures in the README were taken without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STREAMS=${1:-200}
@@ -62,7 +64,7 @@ UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
   HarmonyProxy__Upstream__MaxConcurrentRequests=10000 HarmonyProxy__Upstream__MaxQueuedRequests=10000 \
   HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
   HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
-  dotnet src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll >"$work/proxy.log" 2>&1 &
+  env ${PROXY_ENV:-} dotnet src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 
