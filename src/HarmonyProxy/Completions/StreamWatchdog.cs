@@ -31,14 +31,24 @@ public sealed class StreamWatchdog : IDisposable
     private readonly CancellationTokenSource _noVisible;
     private readonly CancellationTokenSource _total;
     private readonly CancellationTokenSource _linked;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _rearmEvery;
     private bool _visible;
     private bool _streaming;
+    private bool _idleArmed;
+    private long _armedAt;
 
     public StreamWatchdog(WatchdogLimits limits, TimeProvider time, CancellationToken requestAborted)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(time);
         _limits = limits;
+        _time = time;
+
+        // Re-arming a timer takes the timer queue's lock; at thousands of tokens per second
+        // that contends. Re-arm at most every tenth of the idle limit (and at least every
+        // second), so the idle watchdog fires between Idle and 1.1 × Idle after the last event.
+        _rearmEvery = TimeSpan.FromTicks(Math.Min(limits.Idle.Ticks / 10, TimeSpan.TicksPerSecond));
         _idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _noVisible = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         _total = new CancellationTokenSource(limits.Total, time);
@@ -63,7 +73,13 @@ public sealed class StreamWatchdog : IDisposable
             return;
         }
 
-        _idle.CancelAfter(_limits.Idle);
+        if (!_idleArmed || _time.GetElapsedTime(_armedAt) >= _rearmEvery)
+        {
+            _idleArmed = true;
+            _armedAt = _time.GetTimestamp();
+            _idle.CancelAfter(_limits.Idle);
+        }
+
         if (!_streaming)
         {
             // Prompt processing (before the first event) is the first-byte timeout's business;
@@ -92,6 +108,9 @@ public sealed class StreamWatchdog : IDisposable
         if (!_linked.IsCancellationRequested)
         {
             _idle.CancelAfter(Timeout.InfiniteTimeSpan);
+
+            // The next event must arm the idle timer again, whenever it comes.
+            _idleArmed = false;
         }
     }
 

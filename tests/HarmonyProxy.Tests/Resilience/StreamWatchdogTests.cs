@@ -115,4 +115,23 @@ public sealed class StreamWatchdogTests
         Assert.True(watchdog.Token.IsCancellationRequested);
         Assert.Equal(WatchdogKind.None, watchdog.Fired);
     }
+
+    [Fact]
+    public void Idle_FiresWithinATenthOverTheLimit_EvenWithEventsEveryMillisecond()
+    {
+        var time = new FakeTimeProvider();
+        using var watchdog = new StreamWatchdog(Limits, time, CancellationToken.None);
+        watchdog.OnVisibleOutput();
+        for (var ms = 0; ms < 5000; ms++)
+        {
+            watchdog.OnUpstreamActivity();
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        // Last event at 5 s; the idle limit is 30 s, re-armed at most every 1 s.
+        time.Advance(TimeSpan.FromSeconds(28));
+        Assert.False(watchdog.Token.IsCancellationRequested);
+        time.Advance(TimeSpan.FromSeconds(3.1));
+        Assert.Equal(WatchdogKind.Idle, watchdog.Fired);
+    }
 }
