@@ -8,38 +8,24 @@ public sealed record CompletedTurn(
     string? Content,
     string? Reasoning,
     IReadOnlyList<HarmonyToolCall> ToolCalls,
-    string FinishReason,
-    bool FallbackUsed)
+    string FinishReason)
 {
     /// <summary>
     /// Applies harmony.md sections 5 and 7 to a collected turn: a call cut by <c>length</c> whose
     /// arguments are not valid JSON is dropped; finish is <c>length</c> if upstream said so,
-    /// else <c>tool_calls</c> when a call was made, else <c>stop</c>. When the turn has no
-    /// visible text and no call, <see cref="HarmonyFallback"/> recovers the answer from
-    /// <paramref name="rawText"/>.
+    /// else <c>tool_calls</c> when a call was made, else <c>stop</c>.
     /// </summary>
-    public static CompletedTurn From(HarmonyTurnCollector collector, bool truncated, string? rawText = null)
+    public static CompletedTurn From(HarmonyTurnCollector collector, bool truncated)
     {
         ArgumentNullException.ThrowIfNull(collector);
         var toolCalls = collector.ToolCalls
             .Where(static call => call.Complete || IsValidJson(call.Arguments))
             .ToList();
 
-        var content = collector.Content;
-        var fallbackUsed = false;
-        if (string.IsNullOrEmpty(content) && toolCalls.Count == 0 && rawText is not null)
-        {
-            var recovered = HarmonyFallback.ExtractFinalText(rawText);
-            if (recovered is not null)
-            {
-                content = recovered;
-                fallbackUsed = true;
-            }
-        }
-
-        return new CompletedTurn(content, collector.Reasoning, toolCalls, FinishReasonFor(truncated, toolCalls.Count > 0), fallbackUsed);
+        return new CompletedTurn(collector.Content, collector.Reasoning, toolCalls, FinishReasonFor(truncated, toolCalls.Count > 0));
     }
 
+    /// <summary>harmony.md section 5: <c>length</c> wins, then <c>tool_calls</c>, else <c>stop</c>.</summary>
     public static string FinishReasonFor(bool truncated, bool madeToolCall) =>
         truncated ? "length" : madeToolCall ? "tool_calls" : "stop";
 

@@ -32,9 +32,6 @@ public sealed partial class CompletionTranslator
     /// <summary>The last in-stream error upstream sent.</summary>
     public UpstreamStreamError? UpstreamError { get; private set; }
 
-    /// <summary>True once the translator wrote the envelope and role delta (the client's stream has begun).</summary>
-    public bool Begun => _begun;
-
     /// <summary>The upstream's finish reason so far (null until its finish chunk).</summary>
     public string? UpstreamFinishReason => _upstreamFinish;
 

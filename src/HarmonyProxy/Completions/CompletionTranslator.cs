@@ -133,7 +133,8 @@ public sealed partial class CompletionTranslator
 
         CloseThink();
         _completed = true;
-        FinishReason = truncated ? "length" : _nextToolIndex > 0 && _output.ToolCalls == ToolCallMode.Native ? "tool_calls" : "stop";
+        // Calls rendered as text or dropped are not tool calls to the client.
+        FinishReason = CompletedTurn.FinishReasonFor(truncated, _nextToolIndex > 0 && _output.ToolCalls == ToolCallMode.Native);
         _sink.Finish(FinishReason, _passUsage && _usage is not null ? _usage : default);
     }
 

@@ -86,18 +86,4 @@ public sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolCal
         };
         return value?.Trim().ToLowerInvariant() is "final_only" or "final_plus_tools_text" or "openai_tool_calls" or "kilocode";
     }
-
-    public static string Name(ReasoningMode mode) => mode switch
-    {
-        ReasoningMode.None => "none",
-        ReasoningMode.ThinkTags => "think_tags",
-        _ => "reasoning_content",
-    };
-
-    public static string Name(ToolCallMode mode) => mode switch
-    {
-        ToolCallMode.Text => "text",
-        ToolCallMode.Drop => "drop",
-        _ => "native",
-    };
 }

@@ -26,8 +26,6 @@ public static class LegacyEnvironmentVariables
         ("METRICS_BEARER_TOKEN", "HarmonyProxy:Security:MetricsBearerToken"),
     ];
 
-    public static IReadOnlyList<string> Names => [.. Map.Select(entry => entry.Variable), "EXTRA_STOP_SEQUENCES", "HARMONY_PROXY_API_KEYS"];
-
     public static IConfigurationBuilder AddLegacyEnvironmentVariables(this IConfigurationBuilder builder, Func<string, string?>? read = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -36,8 +36,6 @@ internal sealed class SseResponse : IAsyncDisposable
     /// <summary>True once headers (and possibly bytes) went out: errors must be SSE events from now on.</summary>
     public bool Started => _context.Response.HasStarted;
 
-    public int KeepAlivesSent { get; private set; }
-
     /// <summary>Writes and flushes what is pending.</summary>
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
@@ -88,7 +86,6 @@ internal sealed class SseResponse : IAsyncDisposable
                 Start();
                 await _context.Response.BodyWriter.WriteAsync(SseChunkWriter.KeepAlive.ToArray(), _context.RequestAborted);
                 _lastWrite = _time.GetTimestamp();
-                KeepAlivesSent++;
             }
             finally
             {

@@ -28,8 +28,6 @@ public sealed class HarmonyTurnCollector : IHarmonyEventSink
 
     public IReadOnlyList<HarmonyToolCall> ToolCalls => _toolCalls;
 
-    public bool Truncated { get; private set; }
-
     public bool Ended { get; private set; }
 
     public void OnMessageStart(HarmonyMessageHeader header)
@@ -72,7 +70,6 @@ public sealed class HarmonyTurnCollector : IHarmonyEventSink
 
     public void OnStreamEnd(bool truncated)
     {
-        Truncated = truncated;
         Ended = true;
     }
 

@@ -32,7 +32,6 @@ public static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddSingleton<UpstreamReadinessCheck>();
         builder.Services.AddHealthChecks()
             .AddCheck<UpstreamReadinessCheck>("upstream", tags: [HarmonyProxyEndpointExtensions.ReadyTag]);
-        builder.Services.AddProblemDetails();
         return builder;
     }
 

@@ -28,9 +28,6 @@ public sealed class UpstreamConcurrencyGate : IDisposable
     /// <summary>Raised when a request has to wait for (or be refused) a slot.</summary>
     public event Action? Waiting;
 
-    /// <summary>Requests waiting for a slot.</summary>
-    public long Queued => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
-
     /// <summary>A lease (dispose it when the request ends), or null when the queue is full.</summary>
     public async ValueTask<RateLimitLease?> AcquireAsync(CancellationToken cancellationToken)
     {
