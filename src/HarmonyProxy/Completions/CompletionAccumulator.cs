@@ -59,21 +59,12 @@ public sealed class CompletionAccumulator : ICompletionSink
             .Select(call => (call.Id, call.Name, Arguments: call.Arguments.ToString()))
             .Where(call => !truncated || CompletedTurn.IsValidJson(call.Arguments))
             .ToList();
-        var finish = _finishReason == "tool_calls" && calls.Count == 0 ? "stop" : _finishReason ?? "stop";
+        var finish = _finishReason ?? "stop";
 
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer, OpenAiJson.WriterOptions))
         {
-            json.WriteStartObject();
-            json.WriteString("id", envelope.Id);
-            json.WriteString("object", "chat.completion");
-            json.WriteNumber("created", envelope.Created);
-            json.WriteString("model", envelope.Model);
-            if (envelope.SystemFingerprint is not null)
-            {
-                json.WriteString("system_fingerprint", envelope.SystemFingerprint);
-            }
-
+            envelope.WriteStart(json, "chat.completion");
             json.WriteStartArray("choices");
             json.WriteStartObject();
             json.WriteNumber("index", 0);

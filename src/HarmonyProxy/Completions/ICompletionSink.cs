@@ -1,7 +1,26 @@
+using System.Text.Json;
+
 namespace HarmonyProxy.Completions;
 
 /// <summary>The response's identity, taken from upstream's first chunk.</summary>
-public sealed record CompletionEnvelope(string Id, string Model, long Created, string? SystemFingerprint);
+public sealed record CompletionEnvelope(string Id, string Model, long Created, string? SystemFingerprint)
+{
+    /// <summary>Opens the response object and writes the identity fields every OpenAI completion starts with.</summary>
+    /// <param name="objectType"><c>chat.completion</c> or <c>chat.completion.chunk</c>.</param>
+    public void WriteStart(Utf8JsonWriter json, string objectType)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        json.WriteStartObject();
+        json.WriteString("id", Id);
+        json.WriteString("object", objectType);
+        json.WriteNumber("created", Created);
+        json.WriteString("model", Model);
+        if (SystemFingerprint is not null)
+        {
+            json.WriteString("system_fingerprint", SystemFingerprint);
+        }
+    }
+}
 
 /// <summary>
 /// Where a translated completion goes: OpenAI SSE chunks for streaming clients

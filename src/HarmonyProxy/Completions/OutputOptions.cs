@@ -76,14 +76,15 @@ public sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolCal
     /// <summary>The predecessor's <c>PROXY_MODE</c> values expressed as the two options.</summary>
     public static bool TryParseLegacyMode(string? value, out OutputOptions options)
     {
-        options = value?.Trim().ToLowerInvariant() switch
+        OutputOptions? legacy = value?.Trim().ToLowerInvariant() switch
         {
-            "final_only" => new OutputOptions(ReasoningMode.None, ToolCallMode.Drop),
-            "final_plus_tools_text" => new OutputOptions(ReasoningMode.None, ToolCallMode.Text),
-            "openai_tool_calls" => new OutputOptions(ReasoningMode.None, ToolCallMode.Native),
-            "kilocode" => new OutputOptions(ReasoningMode.ReasoningContent, ToolCallMode.Native),
-            _ => Default,
+            "final_only" => new(ReasoningMode.None, ToolCallMode.Drop),
+            "final_plus_tools_text" => new(ReasoningMode.None, ToolCallMode.Text),
+            "openai_tool_calls" => new(ReasoningMode.None, ToolCallMode.Native),
+            "kilocode" => new(ReasoningMode.ReasoningContent, ToolCallMode.Native),
+            _ => null,
         };
-        return value?.Trim().ToLowerInvariant() is "final_only" or "final_plus_tools_text" or "openai_tool_calls" or "kilocode";
+        options = legacy ?? Default;
+        return legacy is not null;
     }
 }

@@ -37,16 +37,7 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, OpenAiJson.WriterOptions))
         {
-            writer.WriteStartObject();
-            writer.WriteString("id", envelope.Id);
-            writer.WriteString("object", "chat.completion.chunk");
-            writer.WriteNumber("created", envelope.Created);
-            writer.WriteString("model", envelope.Model);
-            if (envelope.SystemFingerprint is not null)
-            {
-                writer.WriteString("system_fingerprint", envelope.SystemFingerprint);
-            }
-
+            envelope.WriteStart(writer, "chat.completion.chunk");
             writer.Flush();
         }
 
@@ -54,54 +45,34 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
         _envelope = buffer.WrittenSpan.ToArray();
         _choicePrefix = [.. DataPrefix, .. _envelope, .. ",\"choices\":[{\"index\":0,\"delta\":"u8];
 
-        WriteDelta(static json =>
-        {
-            json.WriteString("role", "assistant");
-            json.WriteString("content", string.Empty);
-        });
+        StartDelta();
+        _json.WriteString("role"u8, "assistant"u8);
+        _json.WriteString("content"u8, ""u8);
+        EndDelta();
     }
 
     public void Content(ReadOnlySpan<char> text) => WriteTextDelta("content"u8, text);
 
     public void Reasoning(ReadOnlySpan<char> text) => WriteTextDelta("reasoning_content"u8, text);
 
+    /// <summary>OpenAI's first tool-call delta: index, id, type and name, with empty arguments.</summary>
     public void ToolCallStart(int index, string id, string name)
     {
-        _output.Write(_choicePrefix);
-        _json.Reset(_output);
-        _json.WriteStartObject();
-        _json.WriteStartArray("tool_calls"u8);
-        _json.WriteStartObject();
-        _json.WriteNumber("index"u8, index);
+        StartToolCallDelta(index);
         _json.WriteString("id"u8, id);
         _json.WriteString("type"u8, "function"u8);
         _json.WriteStartObject("function"u8);
         _json.WriteString("name"u8, name);
         _json.WriteString("arguments"u8, ""u8);
-        _json.WriteEndObject();
-        _json.WriteEndObject();
-        _json.WriteEndArray();
-        _json.WriteEndObject();
-        _json.Flush();
-        _output.Write(OpenChunkSuffix);
+        EndToolCallDelta();
     }
 
     public void ToolCallArguments(int index, ReadOnlySpan<char> fragment)
     {
-        _output.Write(_choicePrefix);
-        _json.Reset(_output);
-        _json.WriteStartObject();
-        _json.WriteStartArray("tool_calls"u8);
-        _json.WriteStartObject();
-        _json.WriteNumber("index"u8, index);
+        StartToolCallDelta(index);
         _json.WriteStartObject("function"u8);
         _json.WriteString("arguments"u8, fragment);
-        _json.WriteEndObject();
-        _json.WriteEndObject();
-        _json.WriteEndArray();
-        _json.WriteEndObject();
-        _json.Flush();
-        _output.Write(OpenChunkSuffix);
+        EndToolCallDelta();
     }
 
     public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
@@ -154,23 +125,41 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
 
     private void WriteTextDelta(ReadOnlySpan<byte> field, ReadOnlySpan<char> text)
     {
+        StartDelta();
+        _json.WriteString(field, text);
+        EndDelta();
+    }
+
+    /// <summary>The pre-encoded envelope, then the delta object is open for its fields.</summary>
+    private void StartDelta()
+    {
         _output.Write(_choicePrefix);
         _json.Reset(_output);
         _json.WriteStartObject();
-        _json.WriteString(field, text);
+    }
+
+    private void EndDelta()
+    {
         _json.WriteEndObject();
         _json.Flush();
         _output.Write(OpenChunkSuffix);
     }
 
-    private void WriteDelta(Action<Utf8JsonWriter> write)
+    /// <summary>Opens <c>{"tool_calls":[{"index":i,</c>; the call's fields follow.</summary>
+    private void StartToolCallDelta(int index)
     {
-        _output.Write(_choicePrefix);
-        _json.Reset(_output);
+        StartDelta();
+        _json.WriteStartArray("tool_calls"u8);
         _json.WriteStartObject();
-        write(_json);
+        _json.WriteNumber("index"u8, index);
+    }
+
+    /// <summary>Closes the function object, the call, the array and the delta.</summary>
+    private void EndToolCallDelta()
+    {
         _json.WriteEndObject();
-        _json.Flush();
-        _output.Write(OpenChunkSuffix);
+        _json.WriteEndObject();
+        _json.WriteEndArray();
+        EndDelta();
     }
 }
