@@ -34,7 +34,6 @@ public sealed partial class CompletionTranslator
     private bool _begun;
     private bool _completed;
     private bool _upstreamStructured;
-    private bool _visibleEmitted;
     private bool _reasoningEmitted;
     private bool _thinkOpen;
     private int _nextToolIndex;
@@ -54,7 +53,7 @@ public sealed partial class CompletionTranslator
     }
 
     /// <summary>True once anything the user can see (content or a tool call) was written.</summary>
-    public bool VisibleOutputStarted => _visibleEmitted || _nextToolIndex > 0;
+    public bool VisibleOutputStarted => ContentChunks > 0 || _nextToolIndex > 0;
 
     /// <summary>True once any delta beyond the role was written (reasoning included): from then on a retry would duplicate output.</summary>
     public bool OutputStarted => VisibleOutputStarted || _reasoningEmitted || _thinkOpen;
@@ -121,7 +120,7 @@ public sealed partial class CompletionTranslator
             EndToolCall(call.Index, call.ArgumentsSeen);
         }
 
-        if (!_visibleEmitted && _nextToolIndex == 0)
+        if (!VisibleOutputStarted)
         {
             var recovered = HarmonyFallback.ExtractFinalText(_fallbackText.ToString());
             if (recovered is not null)
@@ -238,12 +237,11 @@ public sealed partial class CompletionTranslator
         }
 
         CloseThink();
-        if (separate && _visibleEmitted)
+        if (separate && ContentChunks > 0)
         {
             _sink.Content("\n");
         }
 
-        _visibleEmitted = true;
         ContentChunks++;
         _sink.Content(text);
     }
@@ -272,7 +270,7 @@ public sealed partial class CompletionTranslator
                 {
                     // Reasoning after visible text opens a second block rather than mixing them.
                     _thinkOpen = true;
-                    _sink.Content(_visibleEmitted ? "\n<think>\n" : "<think>\n");
+                    _sink.Content(ContentChunks > 0 ? "\n<think>\n" : "<think>\n");
                 }
                 else if (separate && _reasoningEmitted)
                 {

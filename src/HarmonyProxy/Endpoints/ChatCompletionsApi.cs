@@ -2,6 +2,7 @@ using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Harmony;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
@@ -111,9 +112,11 @@ internal static class ChatCompletionsApi
 
         if (logger.IsEnabled(LogLevel.Information))
         {
+            var result = run.Result;
             Log.CompletionFinished(logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.Attempts,
                 run.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000) : null, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds),
-                run.ContentChunks, run.ReasoningChunks, run.ToolCalls, run.FallbackUsed, run.FinishReason, run.ParseFlags);
+                result?.ContentChunks ?? 0, result?.ReasoningChunks ?? 0, result?.ToolCallCount ?? 0, result?.FallbackUsed ?? false,
+                result?.FinishReason, (result?.ParseFlags ?? HarmonyParseFlags.None).ToString());
         }
     }
 
@@ -126,31 +129,36 @@ internal static class ChatCompletionsApi
             metrics.TimeToFirstToken.WithLabels(stream).Observe(ttft);
         }
 
-        metrics.ParserEvents.WithLabels("final_chunk").Inc(run.ContentChunks);
-        metrics.ParserEvents.WithLabels("reasoning_chunk").Inc(run.ReasoningChunks);
-        metrics.ParserEvents.WithLabels("tool_call").Inc(run.ToolCalls);
-        metrics.ToolCalls.Inc(run.ToolCalls);
-        if (run.FallbackUsed)
+        if (run.Result is not { } result)
+        {
+            return;
+        }
+
+        metrics.ParserEvents.WithLabels("final_chunk").Inc(result.ContentChunks);
+        metrics.ParserEvents.WithLabels("reasoning_chunk").Inc(result.ReasoningChunks);
+        metrics.ParserEvents.WithLabels("tool_call").Inc(result.ToolCallCount);
+        metrics.ToolCalls.Inc(result.ToolCallCount);
+        if (result.FallbackUsed)
         {
             metrics.ParserEvents.WithLabels("fallback").Inc();
         }
 
-        if (run.Flags.HasFlag(HarmonyProxy.Harmony.HarmonyParseFlags.Recovered))
+        if (result.ParseFlags.HasFlag(HarmonyParseFlags.Recovered))
         {
             metrics.ParserEvents.WithLabels("malformed").Inc();
         }
 
-        if (run.Flags.HasFlag(HarmonyProxy.Harmony.HarmonyParseFlags.StrippedForm))
+        if (result.ParseFlags.HasFlag(HarmonyParseFlags.StrippedForm))
         {
             metrics.ParserEvents.WithLabels("stripped_form").Inc();
         }
 
-        if (run.Flags.HasFlag(HarmonyProxy.Harmony.HarmonyParseFlags.TagsSeen))
+        if (result.ParseFlags.HasFlag(HarmonyParseFlags.TagsSeen))
         {
             metrics.ParserEvents.WithLabels("leaked_tags_cleaned").Inc();
         }
 
-        if (UsageTokens.TryRead(run.Usage.Span, out var prompt, out var completion))
+        if (UsageTokens.TryRead(result.Usage.Span, out var prompt, out var completion))
         {
             metrics.Tokens.WithLabels("prompt").Inc(prompt);
             metrics.Tokens.WithLabels("completion").Inc(completion);

@@ -41,14 +41,6 @@ internal sealed class CompletionRun(
 
     public string Outcome { get; private set; } = "ok";
 
-    public string? FinishReason { get; private set; }
-
-    public int ToolCalls { get; private set; }
-
-    public bool FallbackUsed { get; private set; }
-
-    public string ParseFlags { get; private set; } = "None";
-
     public int Attempts { get; private set; }
 
     public WatchdogKind Watchdog { get; private set; }
@@ -56,15 +48,11 @@ internal sealed class CompletionRun(
     /// <summary>Seconds from the request to the first delta beyond the role, or null if none went out.</summary>
     public double? TimeToFirstToken { get; private set; }
 
-    public int ContentChunks { get; private set; }
-
-    public int ReasoningChunks { get; private set; }
-
-    /// <summary>What the parsers met, for the parser-events metric.</summary>
-    public HarmonyProxy.Harmony.HarmonyParseFlags Flags { get; private set; }
-
-    /// <summary>Upstream usage (prompt and completion tokens), when it came.</summary>
-    public ReadOnlyMemory<byte> Usage { get; private set; }
+    /// <summary>
+    /// The translator that produced the client's response (finish, counts, parse flags, usage),
+    /// or null when the request failed before any output.
+    /// </summary>
+    public CompletionTranslator? Result { get; private set; }
 
     public async Task ExecuteAsync()
     {
@@ -384,14 +372,7 @@ internal sealed class CompletionRun(
 
     private void Record(CompletionTranslator translator)
     {
-        FinishReason = translator.FinishReason;
-        ToolCalls = translator.ToolCallCount;
-        FallbackUsed = translator.FallbackUsed;
-        Flags = translator.ParseFlags;
-        ParseFlags = Flags.ToString();
-        ContentChunks = translator.ContentChunks;
-        ReasoningChunks = translator.ReasoningChunks;
-        Usage = translator.Usage;
+        Result = translator;
         if (TimeToFirstToken is null && translator.OutputStarted)
         {
             TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;

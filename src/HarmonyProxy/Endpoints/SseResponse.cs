@@ -13,6 +13,8 @@ namespace HarmonyProxy.Endpoints;
 /// </summary>
 internal sealed class SseResponse : IAsyncDisposable
 {
+    private static readonly byte[] KeepAliveComment = SseChunkWriter.KeepAlive.ToArray();
+
     private readonly HttpContext _context;
     private readonly TimeProvider _time;
     private readonly TimeSpan _keepAlive;
@@ -84,7 +86,7 @@ internal sealed class SseResponse : IAsyncDisposable
                 }
 
                 Start();
-                await _context.Response.BodyWriter.WriteAsync(SseChunkWriter.KeepAlive.ToArray(), _context.RequestAborted);
+                await _context.Response.BodyWriter.WriteAsync(KeepAliveComment, _context.RequestAborted);
                 _lastWrite = _time.GetTimestamp();
             }
             finally
