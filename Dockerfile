@@ -9,8 +9,11 @@ RUN dotnet publish src/HarmonyProxy/HarmonyProxy.csproj -c Release -o /app
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled
 WORKDIR /app
 COPY --from=build /app .
+# Socket completions and Kestrel's pipes run on the epoll threads: no thread-pool hop per
+# token (README, Performance; src/HarmonyProxy/Hosting/TransportSetup.cs).
 ENV ASPNETCORE_URLS=http://0.0.0.0:8081 \
-    UPSTREAM_BASE_URL=http://llama-server:8080/v1
+    UPSTREAM_BASE_URL=http://llama-server:8080/v1 \
+    DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
 EXPOSE 8081
 USER $APP_UID
 ENTRYPOINT ["dotnet", "HarmonyProxy.dll"]

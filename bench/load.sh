@@ -5,7 +5,8 @@
 # per-token latency (p50/p99; added latency = way − direct), time to first token, CPU seconds
 # per 1,000 tokens and peak RSS of the middle process. Loopback only; bounded in time.
 #   bench/load.sh [streams=200] [tokens=200] [rate=50]
-# PROXY_ENV="NAME=value …" passes extra environment to HarmonyProxy only (runtime experiments,
+# WARMUP=n sets the number of unmeasured full-size runs per way before the measured one (4).
+# PROXY_ENV="NAME=value …" adds environment for HarmonyProxy only (runtime experiments,
 # e.g. DOTNET_gcServer=0); the figures in the README were taken without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,10 +61,12 @@ CONF
 nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
 
+# HarmonyProxy runs with the Dockerfile's runtime switch (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS).
 UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
   HarmonyProxy__Upstream__MaxConcurrentRequests=10000 HarmonyProxy__Upstream__MaxQueuedRequests=10000 \
   HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
   HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
+  DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
   env ${PROXY_ENV:-} dotnet src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
@@ -74,6 +77,7 @@ done
 
 ticks=$(getconf CLK_TCK)
 cpu_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$total"; }
+rss_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/status" ] && total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo "$total"; }
 hwm_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/status" ] && total=$((total + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo "$total"; }
 nginx_pids() { pgrep -f "nginx: worker process" | tr '\n' ' '; }
 
@@ -84,19 +88,32 @@ run() { # label url pids...
   line=$($LOAD client --url "$url" --streams "$STREAMS" --label "$label" || true)
   after=$(cpu_of "$@")
   local tokens; tokens=$(echo "$line" | sed -n 's/.*tokens=\([0-9]*\).*/\1/p')
-  local cpu="n/a" rss="n/a"
+  local cpu="n/a" rss="n/a" per_stream="n/a"
   if [ "$#" -gt 0 ] && [ "${tokens:-0}" -gt 0 ]; then
     cpu=$(awk -v d=$((after - before)) -v t="$ticks" -v n="$tokens" 'BEGIN {printf "%.4f", d / t / n * 1000}')
-    rss="$(( $(hwm_of "$@") / 1024 )) MB"
+    local hwm; hwm=$(hwm_of "$@")
+    rss="$((hwm / 1024)) MB"
+    # Memory per open stream: peak RSS over the idle RSS right after start-up, per stream.
+    per_stream="$(( (hwm - IDLE_KB) / STREAMS )) KB"
   fi
-  echo "$line cpu_s_per_1k_tokens=$cpu peak_rss=$rss"
+  echo "$line cpu_s_per_1k_tokens=$cpu peak_rss=$rss idle_rss=$((IDLE_KB / 1024)) MB per_stream=$per_stream"
 }
 
-# Warm-up (not measured): JIT, connection pools and nginx's keepalive pool, same for every way.
-for target in $UP $NGINX $PROXY; do $LOAD client --url "http://$target" --streams 50 --label warmup >/dev/null || true; done
+# Idle memory right after start-up, before any stream: the base for memory per stream.
+idle_nginx=$(rss_of $(nginx_pids))
+idle_proxy=$(rss_of "$proxy_pid")
 
-echo "load: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
-run direct "http://$UP"
+# Warm-up (not measured), the same for every way: WARMUP full-size runs fill connection pools
+# and nginx's keepalive pool and let .NET's tiered JIT reach its final code (tier-1 with PGO
+# takes a few thousand requests' worth of calls); the figures are the steady state of a
+# long-running service, not its first seconds.
+WARMUP=${WARMUP:-4}
+for target in $UP $NGINX $PROXY; do
+  for _ in $(seq 1 "$WARMUP"); do $LOAD client --url "http://$target" --streams "$STREAMS" --label warmup >/dev/null || true; done
+done
+
+echo "load: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, warm-up $WARMUP runs per way, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+IDLE_KB=0 run direct "http://$UP"
 # shellcheck disable=SC2046
-run nginx "http://$NGINX" $(nginx_pids)
-run harmony-proxy "http://$PROXY" "$proxy_pid"
+IDLE_KB=$idle_nginx run nginx "http://$NGINX" $(nginx_pids)
+IDLE_KB=$idle_proxy run harmony-proxy "http://$PROXY" "$proxy_pid"

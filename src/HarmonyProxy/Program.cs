@@ -12,6 +12,9 @@ builder.AddHarmonyProxy();
 // Security: client keys, per-client limits, Kestrel limits
 builder.AddHarmonyProxySecurity();
 
+// Transport: sockets and Kestrel pipes complete inline when the runtime's switch is on
+builder.AddHarmonyProxyTransport();
+
 var app = builder.Build();
 
 // Errors in OpenAI's shape, never a stack trace

@@ -6,12 +6,16 @@ using HarmonyProxy.OpenAi;
 namespace HarmonyProxy.Completions;
 
 /// <summary>A client request checked and rewritten for llama-server.</summary>
-/// <param name="UpstreamBody">The body to send: the client's, with stops merged, history cleaned and streaming on.</param>
+/// <param name="UpstreamBody">
+/// The body to send, as UTF-8 JSON: the client's, with stops merged, history cleaned and
+/// streaming on. Serialized once, so a stream holds these bytes (for retries) rather than the
+/// parsed tree of a conversation that can run to hundreds of kilobytes.
+/// </param>
 /// <param name="ClientStreams">The client asked for SSE.</param>
 /// <param name="ClientWantsUsage">The client asked for <c>stream_options.include_usage</c>.</param>
 /// <param name="Model">The requested model, for logs and metrics.</param>
 /// <param name="CleanedMessages">How many assistant messages had Harmony markup removed.</param>
-public sealed record PreparedRequest(JsonObject UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages);
+public sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages);
 
 /// <summary>Why a request was refused, in OpenAI's terms.</summary>
 public sealed record RequestProblem(int Status, string Message, string? Param, string Code);
@@ -75,7 +79,8 @@ public static class RequestPreparer
 
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
-        return new PreparedRequest(request, clientStreams, wantsUsage, model, cleaned);
+        var upstreamBody = JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
+        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned);
     }
 
     private static RequestProblem? Validate(JsonNode? body)

@@ -67,18 +67,8 @@ internal static class ChatCompletionsApi
     {
 
         // :: Step 1: body
-        var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
-        if (body is null)
-        {
-            CountRequest(metrics, "unknown", "client_error", started);
-            Log.RequestRejected(logger, requestId, 413, "body too large");
-            await ErrorResults.WriteAsync(context, 413, $"The request body is larger than the limit of {options.Requests.MaxRequestBodyBytes} bytes.", OpenAiError.InvalidRequest, "request_too_large");
-            return;
-        }
-
-        var json = RequestPreparer.ParseBody(body, out var problem);
-        var prepared = problem is null ? RequestPreparer.Prepare(json, PreparationOptions(options), out problem) : null;
-        if (problem is not null || prepared is null)
+        var (prepared, problem) = await ReadRequestAsync(context, options);
+        if (prepared is null)
         {
             CountRequest(metrics, "unknown", "client_error", started);
             Log.RequestRejected(logger, requestId, problem!.Status, problem.Code);
@@ -118,6 +108,23 @@ internal static class ChatCompletionsApi
                 result?.ContentChunks ?? 0, result?.ReasoningChunks ?? 0, result?.ToolCallCount ?? 0, result?.FallbackUsed ?? false,
                 result?.FinishReason, (result?.ParseFlags ?? HarmonyParseFlags.None).ToString());
         }
+    }
+
+    /// <summary>
+    /// Reads, parses and prepares the body in a method of its own: the raw bytes and the parsed
+    /// tree then die here instead of living in the caller's state machine for the whole stream.
+    /// </summary>
+    private static async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(HttpContext context, HarmonyProxyOptions options)
+    {
+        var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
+        if (body is null)
+        {
+            return (null, new RequestProblem(413, $"The request body is larger than the limit of {options.Requests.MaxRequestBodyBytes} bytes.", null, "request_too_large"));
+        }
+
+        var json = RequestPreparer.ParseBody(body, out var problem);
+        var prepared = problem is null ? RequestPreparer.Prepare(json, PreparationOptions(options), out problem) : null;
+        return problem is null ? (prepared, null) : (null, problem);
     }
 
     /// <summary>Every per-request metric, once, after the response ended (never in the token loop).</summary>

@@ -32,8 +32,8 @@ internal sealed class SseResponse : IAsyncDisposable
         _timer = time.CreateTimer(static state => _ = ((SseResponse)state!).KeepAliveAsync(), this, keepAlive, keepAlive);
     }
 
-    /// <summary>Chunks for the next write.</summary>
-    public ArrayBufferWriter<byte> Pending { get; } = new(4096);
+    /// <summary>Chunks for the next write; one token's chunk is about 200 bytes, and a stream holds this buffer for its whole life.</summary>
+    public ArrayBufferWriter<byte> Pending { get; } = new(512);
 
     /// <summary>True once headers (and possibly bytes) went out: errors must be SSE events from now on.</summary>
     public bool Started => _context.Response.HasStarted;

@@ -23,13 +23,15 @@ public static class LoggingSetup
             logger.ReadFrom.Configuration(builder.Configuration)
                 .ReadFrom.Services(services)
                 .Enrich.FromLogContext();
+            // The console is written by a background thread: a slow log collector must never
+            // hold up a request thread, least of all a socket thread (TransportSetup).
             if (string.Equals(format, "text", StringComparison.OrdinalIgnoreCase))
             {
-                logger.WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+                logger.WriteTo.Async(sink => sink.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
             }
             else
             {
-                logger.WriteTo.Console(new CompactJsonFormatter());
+                logger.WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()));
             }
         }, preserveStaticLogger: true); // each host keeps its own logger (tests run many hosts at once)
         return builder;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace HarmonyProxy.Upstream;
 
 /// <summary>
@@ -19,6 +21,9 @@ public sealed class BoundedLineStream(Stream inner, int maxLineBytes) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    // Pooled: this read waits for every upstream token, and a fresh state-machine box per token
+    // would be most of the relay's allocations.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var read = await inner.ReadAsync(buffer, cancellationToken);

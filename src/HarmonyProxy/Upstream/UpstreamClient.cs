@@ -1,8 +1,5 @@
 using System.Net.Http.Headers;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using HarmonyProxy.Configuration;
-using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Upstream;
@@ -16,13 +13,13 @@ public sealed class UpstreamClient(HttpClient http, UpstreamCredentials credenti
 {
     public const string ClientName = "llama-server";
 
-    public async Task<HttpResponseMessage> SendChatAsync(JsonObject body, string? clientAuthorization, CancellationToken cancellationToken)
+    /// <param name="body">The prepared request as UTF-8 JSON; sent as is on every attempt.</param>
+    public async Task<HttpResponseMessage> SendChatAsync(byte[] body, string? clientAuthorization, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, OpenAiJson.SerializerOptions);
         using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
         {
-            Content = new ByteArrayContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
         request.Headers.Accept.ParseAdd("text/event-stream");
         Authorize(request, clientAuthorization);
