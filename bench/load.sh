@@ -2,8 +2,9 @@
 # Load benchmark: N concurrent streaming clients, three ways in one run — directly to a lean
 # upstream that streams raw Harmony with stamped tokens, through nginx (proxy_pass, buffering
 # off, upstream keepalive) and through HarmonyProxy. Reports per way: streams ok/failed,
-# per-token latency (p50/p99; added latency = way − direct), time to first token, CPU seconds
-# per 1,000 tokens and peak RSS of the middle process. Loopback only; bounded in time.
+# per-token latency (p50/p99; added latency = way − direct), time to first token (of the burst
+# of simultaneous streams, and of single requests one at a time), CPU seconds per 1,000 tokens,
+# peak RSS and memory per open stream of the middle process. Loopback only; bounded in time.
 #   bench/load.sh [streams=200] [tokens=200] [rate=50]
 # WARMUP=n sets the number of unmeasured full-size runs per way before the measured one (4).
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy only (runtime experiments,
@@ -88,15 +89,18 @@ run() { # label url pids...
   line=$($LOAD client --url "$url" --streams "$STREAMS" --label "$label" || true)
   after=$(cpu_of "$@")
   local tokens; tokens=$(echo "$line" | sed -n 's/.*tokens=\([0-9]*\).*/\1/p')
-  local cpu="n/a" rss="n/a" per_stream="n/a"
+  local cpu="n/a" rss="n/a" idle="n/a" per_stream="n/a"
   if [ "$#" -gt 0 ] && [ "${tokens:-0}" -gt 0 ]; then
     cpu=$(awk -v d=$((after - before)) -v t="$ticks" -v n="$tokens" 'BEGIN {printf "%.4f", d / t / n * 1000}')
     local hwm; hwm=$(hwm_of "$@")
     rss="$((hwm / 1024)) MB"
     # Memory per open stream: peak RSS over the idle RSS right after start-up, per stream.
+    idle="$((IDLE_KB / 1024)) MB"
     per_stream="$(( (hwm - IDLE_KB) / STREAMS )) KB"
   fi
-  echo "$line cpu_s_per_1k_tokens=$cpu peak_rss=$rss idle_rss=$((IDLE_KB / 1024)) MB per_stream=$per_stream"
+  # Time to first token of single requests on an otherwise idle path (after the streams ended).
+  local first; first=$($LOAD first-token --url "$url" || true)
+  echo "$line cpu_s_per_1k_tokens=$cpu peak_rss=$rss idle_rss=$idle per_stream=$per_stream $first"
 }
 
 # Idle memory right after start-up, before any stream: the base for memory per stream.

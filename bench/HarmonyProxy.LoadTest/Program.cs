@@ -13,7 +13,10 @@ namespace HarmonyProxy.LoadTest;
 /// Harmony (`&lt;|channel|&gt;final&lt;|message|&gt;` then N stamped tokens at R tokens/s), each
 /// token's text being the monotonic send time, so a client can measure per-token latency;
 /// <c>client --url URL --streams S</c>: opens S concurrent streams and reports ok/failed,
-/// per-token latency p50/p99, time to first token, tokens received.
+/// per-token latency p50/p99, time to first token, tokens received;
+/// <c>first-token --url URL [--requests 30]</c>: one request at a time on a warm connection, each
+/// read to its first token and closed, so time to first token shows what the middle adds to a
+/// single request rather than how a burst of simultaneous requests queues.
 /// </summary>
 internal static class LoadTestProgram
 {
@@ -25,13 +28,14 @@ internal static class LoadTestProgram
         {
             "upstream" => await UpstreamAsync(options),
             "client" => await ClientAsync(options),
+            "first-token" => await FirstTokenAsync(options),
             _ => Usage(),
         };
     }
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: upstream --urls URL [--tokens 200] [--rate 50] | client --url URL [--streams 200] [--label name]");
+        Console.Error.WriteLine("usage: upstream --urls URL [--tokens 200] [--rate 50] | client --url URL [--streams 200] [--label name] | first-token --url URL [--requests 30]");
         return 2;
     }
 
@@ -123,7 +127,30 @@ internal static class LoadTestProgram
         return ok == streams ? 0 : 1;
     }
 
-    private static async Task<StreamResult> RunStreamAsync(HttpClient http, string url)
+    private static async Task<int> FirstTokenAsync(Dictionary<string, string> options)
+    {
+        var url = options.GetValueOrDefault("url", "http://127.0.0.1:18300") + "/v1/chat/completions";
+        var requests = int.Parse(options.GetValueOrDefault("requests", "30"), CultureInfo.InvariantCulture);
+        using var handler = new SocketsHttpHandler { PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseProxy = false };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(1) };
+        var times = new List<double>(requests);
+        for (var i = 0; i <= requests; i++)
+        {
+            var result = await RunStreamAsync(http, url, stopAtFirstToken: true);
+            if (i > 0 && result.FirstTokenMs > 0)
+            {
+                // The first request opens the connection; it is not counted.
+                times.Add(result.FirstTokenMs);
+            }
+        }
+
+        var sorted = times.Order().ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"first_token_ms p50={Percentile(sorted, 0.5):F2} p99={Percentile(sorted, 0.99):F2} n={sorted.Length}"));
+        return sorted.Length == requests ? 0 : 1;
+    }
+
+    private static async Task<StreamResult> RunStreamAsync(HttpClient http, string url, bool stopAtFirstToken = false)
     {
         var result = new StreamResult();
         var start = Stopwatch.GetTimestamp();
@@ -155,6 +182,10 @@ internal static class LoadTestProgram
                     if (result.FirstTokenMs == 0)
                     {
                         result.FirstTokenMs = Stopwatch.GetElapsedTime(start, now).TotalMilliseconds;
+                        if (stopAtFirstToken)
+                        {
+                            return result;
+                        }
                     }
 
                     result.LatenciesMicroseconds.Add(Stopwatch.GetElapsedTime(item.Data, now).TotalMicroseconds);

@@ -37,10 +37,11 @@ internal static class ChatCompletionsApi
         TimeProvider time,
         ProxyMetrics metrics,
         IOptionsMonitor<HarmonyProxyOptions> optionsMonitor,
-        ILoggerFactory loggers)
+        ILogger<CompletionRun> logger)
     {
+        // ILogger<T> is a DI singleton; ILoggerFactory.CreateLogger under Serilog builds a new
+        // logger (and its property cache) on every call, which a stream then holds to its end.
         var options = optionsMonitor.CurrentValue;
-        var logger = loggers.CreateLogger("HarmonyProxy.Completions");
         var requestId = context.TraceIdentifier;
         var started = Stopwatch.GetTimestamp();
         metrics.StreamsInFlight.Inc();
