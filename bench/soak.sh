@@ -2,7 +2,8 @@
 # Soak: many concurrent streams through HarmonyProxy against the simulator with random faults
 # (503s, resets, mid-stream errors, stalls) for a few minutes. Reports requests, clean
 # completions, watchdog endings, errors, upstream streams left open (must be 0) and the
-# proxy's memory at start and end. Loopback only; bounded in time.
+# proxy's memory at start and end. The proxy runs with the Dockerfile's runtime switch.
+# Loopback only; bounded in time.
 #   bench/soak.sh [seconds=120] [concurrency=20] [fault-rate=0.3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,8 @@ pids+=($!)
 UPSTREAM_BASE_URL="http://$SIM/v1" ASPNETCORE_URLS="http://$PROXY" READ_TIMEOUT=2 NO_FINAL_TIMEOUT=30 \
   MAX_RETRIES=2 RETRY_BACKOFF_SECONDS=0.05 LOG_LEVEL=ERROR HarmonyProxy__Upstream__KeepAliveSeconds=1 \
   HarmonyProxy__Upstream__MaxConcurrentRequests=64 HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
+  HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
+  DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
   dotnet src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
