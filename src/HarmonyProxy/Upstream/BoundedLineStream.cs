@@ -21,8 +21,8 @@ public sealed class BoundedLineStream(Stream inner, int maxLineBytes) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    // Pooled: this read waits for every upstream token, and a fresh state-machine box per token
-    // would be most of the relay's allocations.
+    // Pooled: this read waits for every upstream token, so without pooling it would allocate a
+    // state-machine box per token (a fifth of the relay's bytes allocated, in a trace at 2,000 streams).
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
