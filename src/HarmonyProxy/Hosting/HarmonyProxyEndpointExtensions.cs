@@ -20,10 +20,11 @@ public static class HarmonyProxyEndpointExtensions
     public static WebApplication UseHarmonyProxyErrors(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // One logger for the app's life: Serilog's factory builds a new one on every CreateLogger.
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("HarmonyProxy.Errors");
         app.UseExceptionHandler(errorApp => errorApp.Run(async context =>
         {
             var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("HarmonyProxy.Errors");
             if (exception is not null)
             {
                 Log.UnhandledError(logger, context.TraceIdentifier, exception);
