@@ -28,7 +28,7 @@ dotnet build -c Release src/HarmonyProxy/HarmonyProxy.csproj -v quiet -nologo >/
 LOAD="dotnet bench/HarmonyProxy.LoadTest/bin/Release/net10.0/HarmonyProxy.LoadTest.dll"
 
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"; }
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; kill "$(cat "$work/nginx.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
 $LOAD upstream --urls "http://$UP" --tokens "$TOKENS" --rate "$RATE" >"$work/upstream.log" 2>&1 &
@@ -78,8 +78,8 @@ done
 
 ticks=$(getconf CLK_TCK)
 cpu_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$total"; }
-rss_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/status" ] && total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status"))); done; echo "$total"; }
-hwm_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/status" ] && total=$((total + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo "$total"; }
+# status_kb FIELD pids...: a /proc/PID/status field (VmRSS, VmHWM) in KB, summed over the pids.
+status_kb() { local field=$1 total=0; shift; for p in "$@"; do [ -r "/proc/$p/status" ] && total=$((total + $(awk -v f="$field:" '$1 == f {print $2}' "/proc/$p/status"))); done; echo "$total"; }
 nginx_pids() { pgrep -f "nginx: worker process" | tr '\n' ' '; }
 
 run() { # label url pids...
@@ -92,7 +92,7 @@ run() { # label url pids...
   local cpu="n/a" rss="n/a" idle="n/a" per_stream="n/a"
   if [ "$#" -gt 0 ] && [ "${tokens:-0}" -gt 0 ]; then
     cpu=$(awk -v d=$((after - before)) -v t="$ticks" -v n="$tokens" 'BEGIN {printf "%.4f", d / t / n * 1000}')
-    local hwm; hwm=$(hwm_of "$@")
+    local hwm; hwm=$(status_kb VmHWM "$@")
     rss="$((hwm / 1024)) MB"
     # Memory per open stream: peak RSS over the idle RSS right after start-up, per stream.
     idle="$((IDLE_KB / 1024)) MB"
@@ -104,8 +104,8 @@ run() { # label url pids...
 }
 
 # Idle memory right after start-up, before any stream: the base for memory per stream.
-idle_nginx=$(rss_of $(nginx_pids))
-idle_proxy=$(rss_of "$proxy_pid")
+idle_nginx=$(status_kb VmRSS $(nginx_pids))
+idle_proxy=$(status_kb VmRSS "$proxy_pid")
 
 # Warm-up (not measured), the same for every way: WARMUP full-size runs fill connection pools
 # and nginx's keepalive pool and let .NET's tiered JIT reach its final code (tier-1 with PGO
