@@ -199,26 +199,16 @@ public sealed partial class CompletionTranslator
         {
             if (reader.ValueTextEquals("content"u8))
             {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
+                if (NextIsString(ref reader))
                 {
                     OnUpstreamContent(ReadChars(ref reader));
-                }
-                else
-                {
-                    reader.Skip();
                 }
             }
             else if (reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8))
             {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
+                if (NextIsString(ref reader))
                 {
                     OnUpstreamReasoning(ReadChars(ref reader));
-                }
-                else
-                {
-                    reader.Skip();
                 }
             }
             else if (reader.ValueTextEquals("tool_calls"u8))
@@ -365,16 +355,20 @@ public sealed partial class CompletionTranslator
         return new UpstreamStreamError(message, type, code);
     }
 
-    private static string? ReadStringOrNull(ref Utf8JsonReader reader)
+    private static string? ReadStringOrNull(ref Utf8JsonReader reader) =>
+        NextIsString(ref reader) ? reader.GetString() : null;
+
+    /// <summary>Moves to a property's value; true when it is a string, else the value is skipped.</summary>
+    private static bool NextIsString(ref Utf8JsonReader reader)
     {
         reader.Read();
         if (reader.TokenType == JsonTokenType.String)
         {
-            return reader.GetString();
+            return true;
         }
 
         reader.Skip();
-        return null;
+        return false;
     }
 
     /// <summary>Unescapes a string token into a reused buffer: no string per token.</summary>
