@@ -1,4 +1,3 @@
-using System.Net.ServerSentEvents;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
@@ -243,19 +242,13 @@ internal sealed class CompletionRun(
         var cancellation = watchdog.Token;
         try
         {
-            await using var stream = new BoundedLineStream(await response.Content.ReadAsStreamAsync(cancellation), options.Upstream.MaxUpstreamEventBytes);
+            await using var events = new UpstreamEventReader(await response.Content.ReadAsStreamAsync(cancellation), options.Upstream.MaxUpstreamEventBytes);
             var mediaType = response.Content.Headers.ContentType?.MediaType;
             if (mediaType is not null && !mediaType.Contains("event-stream", StringComparison.OrdinalIgnoreCase))
             {
                 // An upstream that ignored stream:true answered with one JSON completion.
-                using var buffer = new MemoryStream();
-                await stream.CopyToAsync(buffer, cancellation);
-                if (buffer.Length > options.Upstream.MaxUpstreamEventBytes)
-                {
-                    throw new IOException($"The upstream completion exceeded {options.Upstream.MaxUpstreamEventBytes} bytes.");
-                }
-
-                if (translator.ProcessEvent(buffer.ToArray()) == UpstreamEventKind.Error)
+                var completion = await events.ReadToEndAsync(cancellation);
+                if (translator.ProcessEvent(completion.Span) == UpstreamEventKind.Error)
                 {
                     return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
                 }
@@ -265,9 +258,9 @@ internal sealed class CompletionRun(
                 return (AttemptEnd.Completed, null);
             }
 
-            var events = SseParser.Create(stream, (_, data) => translator.ProcessEvent(data));
-            await foreach (var item in events.EnumerateAsync(cancellation))
+            while (await events.ReadAsync(cancellation))
             {
+                var kind = translator.ProcessEvent(events.Data);
                 watchdog.OnUpstreamActivity();
                 if (translator.VisibleOutputStarted)
                 {
@@ -279,14 +272,14 @@ internal sealed class CompletionRun(
                     TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;
                 }
 
-                if (item.Data == UpstreamEventKind.Done)
+                if (kind == UpstreamEventKind.Done)
                 {
                     translator.Complete();
                     await afterEvent();
                     return (AttemptEnd.Completed, null);
                 }
 
-                if (item.Data == UpstreamEventKind.Error)
+                if (kind == UpstreamEventKind.Error)
                 {
                     await afterEvent();
                     return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));

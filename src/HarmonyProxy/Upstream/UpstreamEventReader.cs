@@ -1,0 +1,325 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace HarmonyProxy.Upstream;
+
+/// <summary>
+/// Reads the upstream's server-sent events straight from the response body: each
+/// <see cref="ReadAsync"/> yields one event's data as UTF-8 bytes (<see cref="Data"/>, valid until
+/// the next call). Framing follows the SSE spec: lines end with LF, CR or CRLF, a leading BOM is
+/// skipped, comment lines and fields other than <c>data</c> are ignored (the translator reads only
+/// the payload), several data lines join with LF, and an event the body ends in the middle of is
+/// discarded. A line or an event longer than the limit fails the read with an
+/// <see cref="IOException"/>, so an upstream that never ends a line cannot grow memory.
+/// </summary>
+/// <remarks>
+/// This replaces SseParser behind a line-counting stream: waiting for a token is one pooled async
+/// method here instead of an async iterator, a parser fill and a wrapper read, which allocated a
+/// state-machine box per token (a third of the relay's garbage at 2,000 streams).
+/// </remarks>
+public sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
+{
+    private const int InitialBufferBytes = 1024;
+    private const byte CR = (byte)'\r';
+    private const byte LF = (byte)'\n';
+
+    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+    private int _start;
+    private int _end;
+    private int _searched;
+    private bool _endOfBody;
+    private bool _bomChecked;
+
+    private byte[]? _data;
+    private int _dataLength;
+    private bool _dataAppended;
+
+    private byte[] _currentArray = [];
+    private int _currentOffset;
+    private int _currentLength;
+
+    /// <summary>The data of the event the last <see cref="ReadAsync"/> returned.</summary>
+    public ReadOnlySpan<byte> Data => _currentArray.AsSpan(_currentOffset, _currentLength);
+
+    /// <summary>Moves to the next event; false when the body has ended.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
+    {
+        ReleaseCurrent();
+        while (!TryTakeEvent())
+        {
+            if (_endOfBody)
+            {
+                return false;
+            }
+
+            MakeRoom();
+            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            if (read == 0)
+            {
+                _endOfBody = true;
+            }
+
+            _end += read;
+        }
+
+        return true;
+    }
+
+    /// <summary>The whole body, for an upstream that answered with one JSON document instead of events.</summary>
+    public async ValueTask<ReadOnlyMemory<byte>> ReadToEndAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            MakeRoom();
+            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            if (read == 0)
+            {
+                return _buffer.AsMemory(_start, _end - _start);
+            }
+
+            _end += read;
+            if (_end - _start > maxEventBytes)
+            {
+                throw new IOException($"The upstream completion exceeded {maxEventBytes} bytes.");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await body.DisposeAsync();
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+        if (_data is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_data);
+            _data = null;
+        }
+    }
+
+    private bool TryTakeEvent()
+    {
+        if (!_bomChecked && !TrySkipBom())
+        {
+            return false;
+        }
+
+        while (true)
+        {
+            var pending = _buffer.AsSpan(_start, _end - _start);
+            var found = pending[_searched..].IndexOfAny(CR, LF);
+            if (found < 0)
+            {
+                _searched = pending.Length;
+                if (pending.Length > maxEventBytes)
+                {
+                    throw new IOException($"An upstream event line exceeded {maxEventBytes} bytes.");
+                }
+
+                return false;
+            }
+
+            var lineLength = _searched + found;
+            var terminator = 1;
+            if (pending[lineLength] == CR)
+            {
+                if (lineLength + 1 < pending.Length)
+                {
+                    terminator = pending[lineLength + 1] == LF ? 2 : 1;
+                }
+                else if (!_endOfBody)
+                {
+                    // A CR as the last byte read: the LF of a CRLF may be in the next read.
+                    _searched = lineLength;
+                    return false;
+                }
+            }
+
+            if (lineLength > maxEventBytes)
+            {
+                throw new IOException($"An upstream event line exceeded {maxEventBytes} bytes.");
+            }
+
+            var lineStart = _start;
+            _start += lineLength + terminator;
+            _searched = 0;
+            if (ProcessLine(lineStart, lineLength))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Applies one line; true when it completed an event (now <see cref="Data"/>).</summary>
+    private bool ProcessLine(int offset, int length)
+    {
+        var line = _buffer.AsSpan(offset, length);
+        if (line.IsEmpty)
+        {
+            if (!_dataAppended)
+            {
+                return false;
+            }
+
+            SetCurrent(_data!, 0, _dataLength);
+            return true;
+        }
+
+        var colon = line.IndexOf((byte)':');
+        var name = colon < 0 ? line : line[..colon];
+        if (!name.SequenceEqual("data"u8))
+        {
+            return false;
+        }
+
+        var valueOffset = colon < 0 ? length : colon + 1;
+        if (valueOffset < length && line[valueOffset] == (byte)' ')
+        {
+            valueOffset++;
+        }
+
+        // The usual event is one data line and its blank line in the same read: hand out the
+        // bytes where they are instead of copying them into the data buffer.
+        if (!_dataAppended && TrySkipBlankLine())
+        {
+            SetCurrent(_buffer, offset + valueOffset, length - valueOffset);
+            return true;
+        }
+
+        AppendData(line[valueOffset..]);
+        return false;
+    }
+
+    private bool TrySkipBlankLine()
+    {
+        var pending = _buffer.AsSpan(_start, _end - _start);
+        if (pending.IsEmpty)
+        {
+            return false;
+        }
+
+        if (pending[0] == LF)
+        {
+            _start++;
+            return true;
+        }
+
+        if (pending[0] != CR)
+        {
+            return false;
+        }
+
+        if (pending.Length > 1)
+        {
+            _start += pending[1] == LF ? 2 : 1;
+            return true;
+        }
+
+        if (_endOfBody)
+        {
+            _start++;
+            return true;
+        }
+
+        return false;
+    }
+
+    private void AppendData(ReadOnlySpan<byte> value)
+    {
+        var separator = _dataAppended ? 1 : 0;
+        var needed = _dataLength + separator + value.Length;
+        if (needed > maxEventBytes)
+        {
+            throw new IOException($"An upstream event exceeded {maxEventBytes} bytes.");
+        }
+
+        if (_data is null || needed > _data.Length)
+        {
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, InitialBufferBytes));
+            if (_data is not null)
+            {
+                _data.AsSpan(0, _dataLength).CopyTo(grown);
+                ArrayPool<byte>.Shared.Return(_data);
+            }
+
+            _data = grown;
+        }
+
+        if (separator == 1)
+        {
+            _data[_dataLength++] = LF;
+        }
+
+        value.CopyTo(_data.AsSpan(_dataLength));
+        _dataLength += value.Length;
+        _dataAppended = true;
+    }
+
+    private bool TrySkipBom()
+    {
+        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
+        var pending = _buffer.AsSpan(_start, _end - _start);
+        if (pending.Length < bom.Length && !_endOfBody && bom.StartsWith(pending))
+        {
+            return false;
+        }
+
+        if (pending.StartsWith(bom))
+        {
+            _start += bom.Length;
+        }
+
+        _bomChecked = true;
+        return true;
+    }
+
+    private void SetCurrent(byte[] array, int offset, int length)
+    {
+        _currentArray = array;
+        _currentOffset = offset;
+        _currentLength = length;
+    }
+
+    /// <summary>The previous event's bytes may be overwritten from here on.</summary>
+    private void ReleaseCurrent()
+    {
+        if (ReferenceEquals(_currentArray, _data))
+        {
+            _dataLength = 0;
+            _dataAppended = false;
+        }
+
+        SetCurrent([], 0, 0);
+    }
+
+    /// <summary>Makes space after <c>_end</c>: rewinds when everything was consumed, else slides or grows.</summary>
+    private void MakeRoom()
+    {
+        if (_start == _end)
+        {
+            _start = _end = 0;
+        }
+
+        if (_end < _buffer.Length)
+        {
+            return;
+        }
+
+        var pending = _end - _start;
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, pending).CopyTo(_buffer);
+        }
+        else
+        {
+            var grown = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+            _buffer.AsSpan(0, pending).CopyTo(grown);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = grown;
+        }
+
+        _start = 0;
+        _end = pending;
+    }
+}
