@@ -34,7 +34,7 @@ public sealed class UpstreamOptions
     /// <summary>A file holding the upstream key (a Kubernetes secret mount); used when <see cref="ApiKey"/> is empty.</summary>
     public string? ApiKeyFile { get; set; }
 
-    /// <summary>The most bytes one upstream SSE line may hold; a longer one ends the attempt (a hostile or broken upstream).</summary>
+    /// <summary>The most bytes one upstream SSE line or event (or a non-streamed completion) may hold; more ends the attempt (a hostile or broken upstream).</summary>
     public int MaxUpstreamEventBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>TCP connect timeout (<c>CONNECT_TIMEOUT</c>).</summary>
