@@ -109,18 +109,20 @@ public sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsync
         {
             var pending = _buffer.AsSpan(_start, _end - _start);
             var found = pending[_searched..].IndexOfAny(CR, LF);
+
+            // A line still without its end counts whole: an upstream that never ends one fails here.
+            var lineLength = found < 0 ? pending.Length : _searched + found;
+            if (lineLength > maxEventBytes)
+            {
+                throw new IOException($"An upstream event line exceeded {maxEventBytes} bytes.");
+            }
+
             if (found < 0)
             {
                 _searched = pending.Length;
-                if (pending.Length > maxEventBytes)
-                {
-                    throw new IOException($"An upstream event line exceeded {maxEventBytes} bytes.");
-                }
-
                 return false;
             }
 
-            var lineLength = _searched + found;
             var terminator = 1;
             if (pending[lineLength] == CR)
             {
@@ -134,11 +136,6 @@ public sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsync
                     _searched = lineLength;
                     return false;
                 }
-            }
-
-            if (lineLength > maxEventBytes)
-            {
-                throw new IOException($"An upstream event line exceeded {maxEventBytes} bytes.");
             }
 
             var lineStart = _start;
