@@ -6,7 +6,8 @@
 # of simultaneous streams, and of single requests one at a time), CPU seconds per 1,000 tokens,
 # peak RSS and memory per open stream of the middle process. Loopback only; bounded in time.
 #   bench/load.sh [streams=200] [tokens=200] [rate=50]
-# WARMUP=n sets the number of unmeasured full-size runs per way before the measured one (4).
+# WARMUP=n sets the number of unmeasured full-size runs per way before the measured ones (4);
+# ROUNDS=n the number of measured rounds, interleaved across the ways (3); medians are reported.
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy only (runtime experiments,
 # e.g. DOTNET_gcServer=0); the figures in the README were taken without it.
 set -euo pipefail
@@ -116,8 +117,42 @@ for target in $UP $NGINX $PROXY; do
   for _ in $(seq 1 "$WARMUP"); do $LOAD client --url "http://$target" --streams "$STREAMS" --label warmup >/dev/null || true; done
 done
 
-echo "load: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, warm-up $WARMUP runs per way, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
-IDLE_KB=0 run direct "http://$UP"
-# shellcheck disable=SC2046
-IDLE_KB=$idle_nginx run nginx "http://$NGINX" $(nginx_pids)
-IDLE_KB=$idle_proxy run harmony-proxy "http://$PROXY" "$proxy_pid"
+# Measured rounds, interleaved (direct, nginx, HarmonyProxy, then again): this machine's noise
+# drifts over minutes, so each way's figure is the median of ROUNDS runs taken side by side,
+# and latency added over direct is computed within each round.
+ROUNDS=${ROUNDS:-3}
+echo "load: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, warm-up $WARMUP runs per way, $ROUNDS measured rounds, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+for round in $(seq 1 "$ROUNDS"); do
+  IDLE_KB=0 run direct "http://$UP"
+  # shellcheck disable=SC2046
+  IDLE_KB=$idle_nginx run nginx "http://$NGINX" $(nginx_pids)
+  IDLE_KB=$idle_proxy run harmony-proxy "http://$PROXY" "$proxy_pid"
+done | tee "$work/rounds.txt" | sed 's/^/round: /'
+
+# Medians per way; added latency is way minus direct in the same round, then the median.
+awk '
+  function field(name,   i) { for (i = 1; i <= NF; i++) if (index($i, name "=") == 1) return substr($i, length(name) + 2); return "" }
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  function listed(list) { sub(/^ /, "", list); gsub(/ /, " / ", list); return list }
+  {
+    way = $1; sub(":", "", way)
+    if (way == "direct") { r++; d50 = field("p50"); d99 = field("p99") }
+    p50[way] = p50[way] " " field("p50") / 1000; p99[way] = p99[way] " " field("p99") / 1000
+    add50[way] = add50[way] " " (field("p50") - d50) / 1000; add99[way] = add99[way] " " (field("p99") - d99) / 1000
+    cpu[way] = cpu[way] " " field("cpu_s_per_1k_tokens") * 1000; failed[way] += field("failed")
+    memory[way] = "peak_rss=" field("peak_rss") "MB per_stream=" field("per_stream") "KB"
+    if (!(way in order)) { order[way] = ++ways; names[ways] = way }
+  }
+  END {
+    for (k = 1; k <= ways; k++) {
+      w = names[k]
+      line = sprintf("median %s: rounds=%d failed=%d latency_ms p50=%.2f p99=%.2f", w, r, failed[w], median(p50[w]), median(p99[w]))
+      if (w != "direct") line = line sprintf(" added_p50_ms=%+.2f (%s) added_p99_ms=%+.2f cpu_ms_per_1k_tokens=%.1f (%s) %s", median(add50[w]), listed(add50[w]), median(add99[w]), median(cpu[w]), listed(cpu[w]), memory[w])
+      if (w == "harmony-proxy" && median(cpu["nginx"]) > 0) line = line sprintf(" cpu_vs_nginx=%.2fx", median(cpu[w]) / median(cpu["nginx"]))
+      print line
+    }
+  }' "$work/rounds.txt"
