@@ -19,24 +19,39 @@ public enum WatchdogKind
 public sealed record WatchdogLimits(TimeSpan Idle, TimeSpan NoVisibleOutput, TimeSpan Total);
 
 /// <summary>
-/// The per-request stall watchdogs as one cancellation token: the idle timer is re-armed by
-/// every upstream event (YARP's activity timeout), the no-visible-output timer is disarmed by
-/// the first answer text or tool call, the total timer runs from the start. Time comes from a
+/// The per-request stall watchdogs as one cancellation token: the idle limit runs from the last
+/// upstream event (YARP's activity timeout), the no-visible-output limit from the first event
+/// until the first answer text or tool call, the total limit from the start. Time comes from a
 /// <see cref="TimeProvider"/>, so tests drive it with a fake clock.
 /// </summary>
+/// <remarks>
+/// One timer serves all three limits, and it is never moved per event: an event only records
+/// its time. When the timer fires it checks the deadlines and, if none has passed (events kept
+/// coming), sets itself for the earliest one. The token path therefore costs a timestamp per
+/// token, not a timer-queue update, and a stream holds one timer and one linked token source
+/// instead of one of each per limit.
+/// </remarks>
 public sealed class StreamWatchdog : IDisposable
 {
+    // Timers cannot be set beyond about 49 days; a longer limit is reached in steps.
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
+
     private readonly WatchdogLimits _limits;
-    private readonly CancellationTokenSource _idle;
-    private readonly CancellationTokenSource _noVisible;
-    private readonly CancellationTokenSource _total;
-    private readonly CancellationTokenSource _linked;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _rearmEvery;
-    private bool _visible;
+    private readonly CancellationTokenSource _cancellation;
+    private readonly ITimer _timer;
+    private readonly long _started;
+    private readonly Lock _gate = new();
+
+    // Deadlines as time since _started; TimeSpan.MaxValue while a limit is not running.
+    private TimeSpan _noVisibleDeadline = TimeSpan.MaxValue;
+    private TimeSpan _timerDue;
+    private long _lastActivity;
+    private bool _idleRunning;
     private bool _streaming;
-    private bool _idleArmed;
-    private long _armedAt;
+    private bool _visible;
+    private bool _disposed;
+    private volatile WatchdogKind _fired;
 
     public StreamWatchdog(WatchdogLimits limits, TimeProvider time, CancellationToken requestAborted)
     {
@@ -44,81 +59,143 @@ public sealed class StreamWatchdog : IDisposable
         ArgumentNullException.ThrowIfNull(time);
         _limits = limits;
         _time = time;
+        _started = time.GetTimestamp();
+        _cancellation = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        _timerDue = Min(limits.Total, LongestWait);
 
-        // Re-arming a timer takes the timer queue's lock; at thousands of tokens per second
-        // that contends. Re-arm at most every tenth of the idle limit (and at least every
-        // second), so the idle watchdog fires between Idle and 1.1 × Idle after the last event.
-        _rearmEvery = TimeSpan.FromTicks(Math.Min(limits.Idle.Ticks / 10, TimeSpan.TicksPerSecond));
-        _idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        _noVisible = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
-        _total = new CancellationTokenSource(limits.Total, time);
-        _linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, _idle.Token, _noVisible.Token, _total.Token);
+        // Set only once assigned: a callback may run before CreateTimer returns.
+        _timer = time.CreateTimer(static state => ((StreamWatchdog)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer.Change(_timerDue, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Cancelled when the client goes away or any watchdog fires; pass it to every upstream call.</summary>
-    public CancellationToken Token => _linked.Token;
+    public CancellationToken Token => _cancellation.Token;
 
     /// <summary>Which watchdog fired, if any (the client going away is not a watchdog).</summary>
-    public WatchdogKind Fired =>
-        _total.IsCancellationRequested ? WatchdogKind.Total
-        : _noVisible.IsCancellationRequested ? WatchdogKind.NoVisibleOutput
-        : _idle.IsCancellationRequested ? WatchdogKind.Idle
-        : WatchdogKind.None;
+    public WatchdogKind Fired => _fired;
 
     /// <summary>An upstream event (or the response headers) arrived: the idle limit starts again.</summary>
     public void OnUpstreamActivity()
     {
-        if (_linked.IsCancellationRequested)
+        if (_idleRunning && _streaming)
         {
+            // The per-token path: the timer reads this when it fires.
+            Volatile.Write(ref _lastActivity, _time.GetTimestamp());
             return;
         }
 
-        if (!_idleArmed || _time.GetElapsedTime(_armedAt) >= _rearmEvery)
+        lock (_gate)
         {
-            _idleArmed = true;
-            _armedAt = _time.GetTimestamp();
-            _idle.CancelAfter(_limits.Idle);
-        }
-
-        if (!_streaming)
-        {
-            // Prompt processing (before the first event) is the first-byte timeout's business;
-            // the reasoning-loop clock starts with generation.
-            _streaming = true;
-            if (!_visible)
+            if (_disposed || _cancellation.IsCancellationRequested)
             {
-                _noVisible.CancelAfter(_limits.NoVisibleOutput);
+                return;
             }
+
+            var now = Elapsed();
+            Volatile.Write(ref _lastActivity, _time.GetTimestamp());
+            _idleRunning = true;
+            if (!_streaming)
+            {
+                // Prompt processing (before the first event) is the first-byte timeout's business;
+                // the reasoning-loop clock starts with generation.
+                _streaming = true;
+                if (!_visible)
+                {
+                    _noVisibleDeadline = now + _limits.NoVisibleOutput;
+                }
+            }
+
+            ScheduleLocked(now);
         }
     }
 
     /// <summary>Answer text or a tool call reached the client: reasoning loops are no longer the question.</summary>
     public void OnVisibleOutput()
     {
-        if (!_visible && !_linked.IsCancellationRequested)
+        if (_visible)
         {
+            return;
+        }
+
+        lock (_gate)
+        {
+            // The timer, if set for this deadline, finds nothing due and moves on.
             _visible = true;
-            _noVisible.CancelAfter(Timeout.InfiniteTimeSpan);
+            _noVisibleDeadline = TimeSpan.MaxValue;
         }
     }
 
     /// <summary>Between attempts: no idle limit while a new request is being sent (the first-byte timeout covers that).</summary>
     public void PauseIdle()
     {
-        if (!_linked.IsCancellationRequested)
+        lock (_gate)
         {
-            _idle.CancelAfter(Timeout.InfiniteTimeSpan);
-
-            // The next event must arm the idle timer again, whenever it comes.
-            _idleArmed = false;
+            // The next event starts the idle limit again, whenever it comes.
+            _idleRunning = false;
         }
     }
 
     public void Dispose()
     {
-        _linked.Dispose();
-        _idle.Dispose();
-        _noVisible.Dispose();
-        _total.Dispose();
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
+        _timer.Dispose();
+        _cancellation.Dispose();
     }
+
+    private void OnTimer()
+    {
+        lock (_gate)
+        {
+            if (_disposed || _cancellation.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var now = Elapsed();
+            _timerDue = TimeSpan.MaxValue;
+            var fired = now >= _limits.Total ? WatchdogKind.Total
+                : now >= _noVisibleDeadline ? WatchdogKind.NoVisibleOutput
+                : now >= IdleDeadline() ? WatchdogKind.Idle
+                : WatchdogKind.None;
+            if (fired == WatchdogKind.None)
+            {
+                ScheduleLocked(now);
+                return;
+            }
+
+            _fired = fired;
+        }
+
+        try
+        {
+            // Outside the lock: cancelling runs the callbacks of the calls that hold the token.
+            _cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended between the check and the cancel; nothing is left to stop.
+        }
+    }
+
+    /// <summary>Sets the timer for the earliest deadline, unless it is already due before that.</summary>
+    private void ScheduleLocked(TimeSpan now)
+    {
+        var due = Min(Min(_limits.Total, _noVisibleDeadline), Min(IdleDeadline(), now + LongestWait));
+        if (due < _timerDue)
+        {
+            _timerDue = due;
+            _timer.Change(due > now ? due - now : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private TimeSpan IdleDeadline() =>
+        _idleRunning ? _time.GetElapsedTime(_started, Volatile.Read(ref _lastActivity)) + _limits.Idle : TimeSpan.MaxValue;
+
+    private TimeSpan Elapsed() => _time.GetElapsedTime(_started);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -117,7 +117,7 @@ public sealed class StreamWatchdogTests
     }
 
     [Fact]
-    public void Idle_FiresWithinATenthOverTheLimit_EvenWithEventsEveryMillisecond()
+    public void Idle_FiresAtTheLimitAfterTheLastEvent_EvenWithEventsEveryMillisecond()
     {
         var time = new FakeTimeProvider();
         using var watchdog = new StreamWatchdog(Limits, time, CancellationToken.None);
@@ -128,10 +128,62 @@ public sealed class StreamWatchdogTests
             time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
-        // Last event at 5 s; the idle limit is 30 s, re-armed at most every 1 s.
-        time.Advance(TimeSpan.FromSeconds(28));
+        // The last event came at 4.999 s; the idle limit is 30 s from it, not from the first event.
+        time.Advance(TimeSpan.FromSeconds(29.9));
         Assert.False(watchdog.Token.IsCancellationRequested);
-        time.Advance(TimeSpan.FromSeconds(3.1));
+        time.Advance(TimeSpan.FromSeconds(0.2));
         Assert.Equal(WatchdogKind.Idle, watchdog.Fired);
+        Assert.True(watchdog.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void Idle_StartsAgainWithTheFirstEventAfterAPause()
+    {
+        var time = new FakeTimeProvider();
+        using var watchdog = new StreamWatchdog(Limits, time, CancellationToken.None);
+        watchdog.OnVisibleOutput();
+        watchdog.OnUpstreamActivity();
+        watchdog.PauseIdle();
+        time.Advance(TimeSpan.FromSeconds(100));
+
+        watchdog.OnUpstreamActivity();
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(watchdog.Token.IsCancellationRequested);
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(WatchdogKind.Idle, watchdog.Fired);
+    }
+
+    [Fact]
+    public void Limits_LongerThanATimerCanWait_AreReachedInSteps()
+    {
+        var time = new FakeTimeProvider();
+        var limits = new WatchdogLimits(TimeSpan.FromDays(400), TimeSpan.FromDays(400), TimeSpan.FromDays(100));
+        using var watchdog = new StreamWatchdog(limits, time, CancellationToken.None);
+        watchdog.OnUpstreamActivity();
+        watchdog.OnVisibleOutput();
+
+        for (var day = 0; day < 99; day++)
+        {
+            time.Advance(TimeSpan.FromDays(1));
+        }
+
+        Assert.False(watchdog.Token.IsCancellationRequested);
+        time.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(WatchdogKind.Total, watchdog.Fired);
+    }
+
+    [Fact]
+    public void Dispose_StopsTheTimer_SoNothingFiresAfterTheRequest()
+    {
+        var time = new FakeTimeProvider();
+        var watchdog = new StreamWatchdog(Limits, time, CancellationToken.None);
+        watchdog.OnUpstreamActivity();
+        var token = watchdog.Token;
+
+        watchdog.Dispose();
+        time.Advance(TimeSpan.FromSeconds(1000));
+
+        Assert.False(token.IsCancellationRequested);
+        Assert.Equal(WatchdogKind.None, watchdog.Fired);
     }
 }
