@@ -26,7 +26,7 @@ public sealed partial class CompletionTranslator
     private readonly bool _passUsage;
     private ParserRoute _contentRoute;
     private ParserRoute _reasoningRoute;
-    private readonly StringBuilder _fallbackText = new();
+    private StringBuilder? _fallbackText;
     private readonly Dictionary<int, UpstreamToolCall> _upstreamToolCalls = [];
 
     private HarmonyStreamParser? _contentParser;
@@ -74,7 +74,7 @@ public sealed partial class CompletionTranslator
         _reasoningParser = null;
         _contentRoute = new ParserRoute(this);
         _reasoningRoute = new ParserRoute(this);
-        _fallbackText.Clear();
+        _fallbackText = null;
         _upstreamToolCalls.Clear();
         _upstreamStructured = false;
         _upstreamFinish = null;
@@ -122,7 +122,7 @@ public sealed partial class CompletionTranslator
 
         if (!VisibleOutputStarted)
         {
-            var recovered = HarmonyFallback.ExtractFinalText(_fallbackText.ToString());
+            var recovered = HarmonyFallback.ExtractFinalText(_fallbackText?.ToString());
             if (recovered is not null)
             {
                 FallbackUsed = true;
@@ -220,10 +220,16 @@ public sealed partial class CompletionTranslator
 
     private void KeepForFallback(ReadOnlySpan<char> text)
     {
-        // Only needed while nothing visible went out; bounded so a reasoning loop cannot grow it.
-        if (!VisibleOutputStarted && _fallbackText.Length + text.Length <= MaxFallbackChars)
+        // Only needed while nothing visible went out: then the (possibly long) reasoning it holds
+        // is let go rather than kept for the rest of the stream. Bounded so a reasoning loop
+        // cannot grow it.
+        if (VisibleOutputStarted)
         {
-            _fallbackText.Append(text);
+            _fallbackText = null;
+        }
+        else if ((_fallbackText?.Length ?? 0) + text.Length <= MaxFallbackChars)
+        {
+            (_fallbackText ??= new StringBuilder()).Append(text);
         }
     }
 
