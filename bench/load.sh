@@ -7,7 +7,7 @@
 # peak RSS and memory per open stream of the middle process. Loopback only; bounded in time.
 #   bench/load.sh [streams=200] [tokens=200] [rate=50]
 # WARMUP=n sets the number of unmeasured full-size runs per way before the measured ones (4);
-# ROUNDS=n the number of measured rounds, interleaved across the ways (3); medians are reported.
+# ROUNDS=n the number of measured rounds, interleaved across the ways (5); medians are reported.
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy only (runtime experiments,
 # e.g. DOTNET_gcServer=0); the figures in the README were taken without it.
 set -euo pipefail
@@ -120,7 +120,7 @@ done
 # Measured rounds, interleaved (direct, nginx, HarmonyProxy, then again): this machine's noise
 # drifts over minutes, so each way's figure is the median of ROUNDS runs taken side by side,
 # and latency added over direct is computed within each round.
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 echo "load: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, warm-up $WARMUP runs per way, $ROUNDS measured rounds, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
 for round in $(seq 1 "$ROUNDS"); do
   IDLE_KB=0 run direct "http://$UP"
