@@ -123,19 +123,11 @@ public sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsync
                 return false;
             }
 
-            var terminator = 1;
-            if (pending[lineLength] == CR)
+            var terminator = LineEndLength(pending, lineLength);
+            if (terminator == 0)
             {
-                if (lineLength + 1 < pending.Length)
-                {
-                    terminator = pending[lineLength + 1] == LF ? 2 : 1;
-                }
-                else if (!_endOfBody)
-                {
-                    // A CR as the last byte read: the LF of a CRLF may be in the next read.
-                    _searched = lineLength;
-                    return false;
-                }
+                _searched = lineLength;
+                return false;
             }
 
             var lineStart = _start;
@@ -191,35 +183,33 @@ public sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsync
     private bool TrySkipBlankLine()
     {
         var pending = _buffer.AsSpan(_start, _end - _start);
-        if (pending.IsEmpty)
+        if (pending.IsEmpty || pending[0] is not (CR or LF))
         {
             return false;
         }
 
-        if (pending[0] == LF)
+        var terminator = LineEndLength(pending, 0);
+        _start += terminator;
+        return terminator > 0;
+    }
+
+    /// <summary>
+    /// The length of the line end at <paramref name="index"/> (a CR or an LF): 2 for CRLF, else 1;
+    /// 0 when it is a CR that is the last byte read and the body goes on, as its LF may be next.
+    /// </summary>
+    private int LineEndLength(ReadOnlySpan<byte> pending, int index)
+    {
+        if (pending[index] == LF)
         {
-            _start++;
-            return true;
+            return 1;
         }
 
-        if (pending[0] != CR)
+        if (index + 1 < pending.Length)
         {
-            return false;
+            return pending[index + 1] == LF ? 2 : 1;
         }
 
-        if (pending.Length > 1)
-        {
-            _start += pending[1] == LF ? 2 : 1;
-            return true;
-        }
-
-        if (_endOfBody)
-        {
-            _start++;
-            return true;
-        }
-
-        return false;
+        return _endOfBody ? 1 : 0;
     }
 
     private void AppendData(ReadOnlySpan<byte> value)
