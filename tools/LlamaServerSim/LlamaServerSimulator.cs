@@ -23,6 +23,42 @@ public sealed record SimulatorOptions
 
     /// <summary>Share of requests (without a queued script) that get a random fault; for soak runs.</summary>
     public double FaultRate { get; init; }
+
+    /// <summary>
+    /// llama-server's own gpt-oss parser fails every request that does not ask for raw output
+    /// (<c>reasoning_format: none</c> with <c>parse_tool_calls: false</c>); those are answered
+    /// in the raw flavour (llama-server.md §3, "Parse-error mechanics").
+    /// </summary>
+    public SimParseFailure ParseFailure { get; init; }
+
+    /// <summary>The gpt-oss template's history checks (llama-server.md §2.6) answer 500 as a real template does.</summary>
+    public bool TemplateChecks { get; init; }
+
+    /// <summary>Serve <c>/props</c>; builds before it existed answer 404.</summary>
+    public bool PropsAvailable { get; init; } = true;
+
+    /// <summary><c>/props</c> <c>total_slots</c> (llama-server's <c>-np</c>).</summary>
+    public int TotalSlots { get; init; } = 4;
+
+    /// <summary><c>/props</c> <c>default_generation_settings.n_ctx</c>: the context of one slot.</summary>
+    public int ContextSize { get; init; } = 8192;
+
+    public string BuildInfo { get; init; } = "b6865-1c1409e13";
+
+    /// <summary>The Jinja template <c>/props</c> reports; gpt-oss's holds Harmony tags.</summary>
+    public string ChatTemplate { get; init; } = LlamaServerSimulator.GptOssTemplateExcerpt;
+}
+
+/// <summary>How llama-server's parser fails a gpt-oss turn.</summary>
+public enum SimParseFailure
+{
+    None,
+
+    /// <summary>The final parse throws before the first delta: HTTP 500 "Failed to parse input at pos 0: …".</summary>
+    BeforeOutput,
+
+    /// <summary>The reasoning streams, then the final parse throws: an error event, no finish, no <c>[DONE]</c>.</summary>
+    AfterReasoning,
 }
 
 /// <summary>
@@ -34,6 +70,13 @@ public sealed record SimulatorOptions
 /// </summary>
 public sealed class LlamaServerSimulator : IAsyncDisposable
 {
+    /// <summary>The part of gpt-oss's chat template that identifies it.</summary>
+    public const string GptOssTemplateExcerpt = "{#- gpt-oss -#}{{- \"<|start|>assistant<|channel|>final<|message|>\" }}";
+
+    public const string ParseFailureMessage = "Failed to parse input at pos 0: <|channel|>analysis<|message|>";
+    public const string ThinkingWithContentMessage = "Cannot pass both content and thinking in an assistant message with tool calls! Put the final response in content and the chain of thought in thinking.";
+    public const string TagsInContentMessage = "You have passed a message containing <|channel|> tags in the content field. Instead of doing this, you should pass analysis messages (the string between '<|message|>' and '<|end|>') in the 'thinking' field, and final messages (the string between '<|message|>' and '<|end|>') in the 'content' field.";
+
     private const string Fingerprint = "b6865-1c1409e13";
     private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -107,6 +150,9 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
         app.MapGet("/v1/models/{id}", (string id) => id == Options.Model
             ? Results.Text(JsonSerializer.Serialize(ModelEntry(), Compact), "application/json")
             : Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404));
+        app.MapGet("/props", (HttpContext context) => !Options.PropsAvailable
+            ? Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404)
+            : Options.Ready ? Results.Text(PropsJson(), "application/json") : LoadingModel(context));
         app.MapPost("/v1/chat/completions", ChatAsync);
         app.MapPost("/chat/completions", ChatAsync);
         app.MapGet("/_sim/stats", () => Results.Json(new { requests = ChatRequestCount, open_streams = OpenStreams, client_disconnects = ClientDisconnects }));
@@ -163,6 +209,22 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
             return;
         }
 
+        if (Options.TemplateChecks && TemplateProblem(request) is { } problem)
+        {
+            await WriteErrorAsync(context, 500, problem, "server_error");
+            return;
+        }
+
+        var asksRaw = request["reasoning_format"]?.GetValue<string>() == "none" && request["parse_tool_calls"]?.GetValue<bool>() == false;
+        if (Options.ParseFailure != SimParseFailure.None)
+        {
+            script = asksRaw
+                ? script with { Flavour = SimFlavour.Raw }
+                : Options.ParseFailure == SimParseFailure.BeforeOutput
+                    ? script with { FailStatus = 500, FailMessage = ParseFailureMessage }
+                    : script with { Flavour = SimFlavour.Parsed, ErrorMessage = ParseFailureMessage, ErrorAfterReasoning = true };
+        }
+
         if (script.FailStatus is { } status)
         {
             await WriteErrorAsync(context, status, script.FailMessage, status switch
@@ -180,6 +242,11 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
         var includeUsage = request["stream_options"]?["include_usage"]?.GetValue<bool>() ?? false;
         var flavour = script.Flavour ?? Options.Flavour;
         var tokens = BuildTokens(request, script, flavour, out var toolName);
+        if (script.ErrorAfterReasoning)
+        {
+            script = script with { ErrorAfterTokens = tokens.FindLastIndex(token => token.Kind == "reasoning") + 1 };
+        }
+
         var finish = script.FinishReason ?? (flavour == SimFlavour.Parsed && tokens.Any(token => token.Kind == "tool") ? "tool_calls" : "stop");
         var promptTokens = Math.Max(1, (int)(context.Request.ContentLength ?? 400) / 4);
 
@@ -438,6 +505,47 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
         ["predicted_n"] = predicted,
         ["predicted_ms"] = predicted * 20.0,
     };
+
+    /// <summary>The gpt-oss template's checks on assistant history, as the exception text it raises.</summary>
+    private static string? TemplateProblem(JsonObject request)
+    {
+        foreach (var message in request["messages"]?.AsArray().OfType<JsonObject>() ?? [])
+        {
+            if (message["role"]?.GetValue<string>() != "assistant")
+            {
+                continue;
+            }
+
+            var content = message["content"] is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : string.Empty;
+            var thinking = message["reasoning_content"] ?? message["thinking"];
+            if (message["tool_calls"] is JsonArray { Count: > 0 } && content.Length > 0 && thinking is JsonValue thinkingText && thinkingText.GetValueKind() == JsonValueKind.String && thinkingText.GetValue<string>().Length > 0)
+            {
+                return ThinkingWithContentMessage;
+            }
+
+            if (content.Contains("<|channel|>analysis<|message|>", StringComparison.Ordinal) || content.Contains("<|channel|>final<|message|>", StringComparison.Ordinal))
+            {
+                return TagsInContentMessage;
+            }
+        }
+
+        return null;
+    }
+
+    private string PropsJson() => new JsonObject
+    {
+        ["default_generation_settings"] = new JsonObject { ["n_ctx"] = Options.ContextSize, ["params"] = new JsonObject { ["n_predict"] = -1 } },
+        ["total_slots"] = Options.TotalSlots,
+        ["model_alias"] = Options.Model,
+        ["model_path"] = "/models/" + Options.Model + "-mxfp4.gguf",
+        ["modalities"] = new JsonObject { ["vision"] = false, ["audio"] = false },
+        ["chat_template"] = Options.ChatTemplate,
+        ["chat_template_caps"] = new JsonObject { ["supports_tools"] = true, ["supports_parallel_tool_calls"] = false },
+        ["bos_token"] = "<|startoftext|>",
+        ["eos_token"] = "<|return|>",
+        ["build_info"] = Options.BuildInfo,
+        ["is_sleeping"] = false,
+    }.ToJsonString(Compact);
 
     private string ModelsJson() => new JsonObject
     {

@@ -53,6 +53,9 @@ public sealed record SimScript
 
     public string ErrorMessage { get; init; } = "Failed to parse input at pos 0: <|channel|>??";
 
+    /// <summary>Send the error event right after the transcript's reasoning (parsed flavour).</summary>
+    public bool ErrorAfterReasoning { get; init; }
+
     /// <summary>After this many tokens, abort the connection.</summary>
     public int? ResetAfterTokens { get; init; }
 

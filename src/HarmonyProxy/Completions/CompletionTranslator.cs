@@ -89,6 +89,13 @@ public sealed partial class CompletionTranslator
 
     public bool FallbackUsed { get; private set; }
 
+    /// <summary>How llama-server rendered the turn: <c>parsed</c> (its own fields), <c>stripped</c>, <c>raw</c> (tags in content) or <c>plain</c> (no Harmony seen).</summary>
+    public string UpstreamFlavour =>
+        _upstreamStructured ? "parsed"
+        : ParseFlags.HasFlag(HarmonyParseFlags.StrippedForm) ? "stripped"
+        : ParseFlags.HasFlag(HarmonyParseFlags.TagsSeen) ? "raw"
+        : "plain";
+
     public int ToolCallCount => _nextToolIndex;
 
     /// <summary>Answer-text deltas written (for metrics and the summary log).</summary>

@@ -75,7 +75,7 @@ public static class RequestPreparer
             MergeStops(request, options.ExtraStops);
         }
 
-        var cleaned = options.CleanHistory ? CleanHistory(request["messages"]!.AsArray()) : 0;
+        var cleaned = options.CleanHistory ? HistoryRepair.CleanLeakedMarkup(request["messages"]!.AsArray()) : 0;
 
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
@@ -183,58 +183,6 @@ public static class RequestPreparer
         }
 
         request["stop"] = merged;
-    }
-
-    /// <summary>
-    /// Assistant messages whose content holds Harmony markup (a client stored a leaked answer)
-    /// are reduced to their final text; their analysis survives as <c>reasoning_content</c>
-    /// only across a tool-call round trip, as Harmony wants.
-    /// </summary>
-    private static int CleanHistory(JsonArray messages)
-    {
-        var cleaned = 0;
-        foreach (var message in messages.OfType<JsonObject>())
-        {
-            if (message["role"]!.GetValue<string>() != "assistant")
-            {
-                continue;
-            }
-
-            var hasToolCalls = message["tool_calls"] is JsonArray { Count: > 0 };
-            var text = message["content"] switch
-            {
-                JsonValue value => value.GetValue<string>(),
-                JsonArray parts => string.Concat(parts.OfType<JsonObject>().Select(part => part["text"] is JsonValue partText && partText.GetValueKind() == JsonValueKind.String ? partText.GetValue<string>() : string.Empty)),
-                _ => null,
-            };
-
-            if (text is null)
-            {
-                if (!hasToolCalls)
-                {
-                    // llama-server needs content or tool_calls on an assistant message.
-                    message["content"] = string.Empty;
-                }
-
-                continue;
-            }
-
-            if (!HarmonyTags.ContainsAny(text))
-            {
-                continue;
-            }
-
-            var turn = HarmonyTurnCollector.Parse(text);
-            message["content"] = turn.Content ?? string.Empty;
-            if (hasToolCalls && turn.Reasoning is { Length: > 0 } reasoning && !message.ContainsKey("reasoning_content"))
-            {
-                message["reasoning_content"] = reasoning;
-            }
-
-            cleaned++;
-        }
-
-        return cleaned;
     }
 
     /// <summary>Parses a request body; malformed JSON becomes a problem, never an exception.</summary>

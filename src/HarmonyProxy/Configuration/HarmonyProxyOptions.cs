@@ -84,6 +84,12 @@ public sealed class UpstreamOptions
     /// <summary>A probe result is reused this long, so frequent probes do not hammer llama-server.</summary>
     public double ReadinessCacheSeconds { get; set; } = 5;
 
+    /// <summary><c>props</c>: <c>/health</c> then <c>/props</c> (loading state, build, model, slots, template), <c>/v1/models</c> when there is no <c>/props</c>; <c>models</c>: <c>/v1/models</c>, then <c>/health</c>.</summary>
+    public string ReadinessProbe { get; set; } = "props";
+
+    /// <summary>Probe llama-server from start-up until it is ready, and log what was found in one line.</summary>
+    public bool StartupReport { get; set; } = true;
+
     /// <summary>The upstream URL with <c>/v1</c> and a trailing slash, ready for relative paths.</summary>
     public Uri ApiBaseUri()
     {

@@ -30,6 +30,11 @@ public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxy
             errors.Add($"HarmonyProxy:Upstream:ReadinessCacheSeconds must not be negative; got {upstream.ReadinessCacheSeconds}.");
         }
 
+        if (upstream.ReadinessProbe?.ToUpperInvariant() is not ("PROPS" or "MODELS"))
+        {
+            errors.Add($"HarmonyProxy:Upstream:ReadinessProbe must be 'props' or 'models'; got '{upstream.ReadinessProbe}'.");
+        }
+
         if (upstream.CircuitBreakerSamplingSeconds < 0.5)
         {
             errors.Add($"HarmonyProxy:Upstream:CircuitBreakerSamplingSeconds must be at least 0.5; got {upstream.CircuitBreakerSamplingSeconds}.");

@@ -4,8 +4,8 @@ namespace HarmonyProxy.Diagnostics;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, EventName = "CompletionFinished", Level = LogLevel.Information,
-        Message = "Completion {RequestId} model={Model} stream={Stream} status={Status} outcome={Outcome} attempts={UpstreamAttempts} ttft={TimeToFirstTokenMs}ms duration={DurationMs}ms content_chunks={ContentChunks} reasoning_chunks={ReasoningChunks} tool_calls={ToolCalls} fallback={FallbackUsed} finish={FinishReason} parse={ParseFlags}")]
-    public static partial void CompletionFinished(ILogger logger, string requestId, string? model, bool stream, int status, string outcome, int upstreamAttempts,
+        Message = "Completion {RequestId} model={Model} stream={Stream} status={Status} outcome={Outcome} attempts={UpstreamAttempts} recovery={Recovery} ttft={TimeToFirstTokenMs}ms duration={DurationMs}ms content_chunks={ContentChunks} reasoning_chunks={ReasoningChunks} tool_calls={ToolCalls} fallback={FallbackUsed} finish={FinishReason} parse={ParseFlags}")]
+    public static partial void CompletionFinished(ILogger logger, string requestId, string? model, bool stream, int status, string outcome, int upstreamAttempts, string? recovery,
         double? timeToFirstTokenMs, double durationMs, int contentChunks, int reasoningChunks, int toolCalls, bool fallbackUsed, string? finishReason, string parseFlags);
 
     [LoggerMessage(EventId = 2, EventName = "RequestRejected", Level = LogLevel.Information,
@@ -35,6 +35,26 @@ internal static partial class Log
     [LoggerMessage(EventId = 9, EventName = "UpstreamExceptionDetail", Level = LogLevel.Warning,
         Message = "Request {RequestId}: upstream {ExceptionType}: {ExceptionMessage}")]
     public static partial void UpstreamExceptionDetail(ILogger logger, string requestId, string exceptionType, string exceptionMessage);
+
+    [LoggerMessage(EventId = 10, EventName = "UpstreamRecoveryStarted", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: llama-server failed attempt {Attempt} with a {ErrorKind} ({Code}); asking again with {Recovery}")]
+    public static partial void UpstreamRecoveryStarted(ILogger logger, string requestId, int attempt, string errorKind, string code, string recovery);
+
+    [LoggerMessage(EventId = 11, EventName = "UpstreamRecoveryEnded", Level = LogLevel.Information,
+        Message = "Request {RequestId}: {Recovery} {RecoveryOutcome}")]
+    public static partial void UpstreamRecoveryEnded(ILogger logger, string requestId, string recovery, string recoveryOutcome);
+
+    [LoggerMessage(EventId = 12, EventName = "UpstreamFound", Level = LogLevel.Information,
+        Message = "llama-server at {Upstream}: {UpstreamState}; build={Build} model={UpstreamModel} gpt_oss_template={GptOssTemplate} slots={Slots} n_ctx={ContextSize}")]
+    public static partial void UpstreamFound(ILogger logger, string upstream, string upstreamState, string? build, string? upstreamModel, string gptOssTemplate, int? slots, int? contextSize);
+
+    [LoggerMessage(EventId = 13, EventName = "UpstreamTemplateMismatch", Level = LogLevel.Warning,
+        Message = "llama-server at {Upstream} serves {UpstreamModel} with a chat template that is not gpt-oss's (no <|channel|> in it): the model will not be prompted in Harmony; start llama-server with --jinja and the model's own template")]
+    public static partial void UpstreamTemplateMismatch(ILogger logger, string upstream, string? upstreamModel);
+
+    [LoggerMessage(EventId = 14, EventName = "UpstreamFirstResponse", Level = LogLevel.Information,
+        Message = "llama-server's first completion: flavour={Flavour} (raw: Harmony tags in content; stripped: tag words only; parsed: llama-server split reasoning and tool calls itself; plain: no Harmony seen)")]
+    public static partial void UpstreamFirstResponse(ILogger logger, string flavour);
 
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]

@@ -29,7 +29,11 @@ public sealed class ProxyMetrics
         StreamsInFlight = factory.CreateGauge("harmony_proxy_streams_in_flight", "Completions being served right now.");
         UpstreamReady = factory.CreateGauge("harmony_proxy_upstream_ready", "1 when the last readiness probe reached llama-server, else 0.");
         Tokens = factory.CreateCounter("harmony_proxy_tokens_total", "Tokens reported by llama-server's usage, by kind (prompt, completion).", ["kind"]);
+        Recoveries = factory.CreateCounter("harmony_proxy_recoveries_total", "Requests llama-server failed that the proxy asked again in another way, by kind (raw_reparse: its parser failed, so it was asked for raw Harmony; history_repair: its template rejected the history) and outcome (recovered, failed).", ["kind", "outcome"]);
+        UpstreamInfo = factory.CreateGauge("harmony_proxy_upstream_info", "What llama-server's /props reported (value 1): build, model, context per slot, slots.", ["build", "model", "n_ctx", "slots"]);
+        UpstreamTemplateMismatch = factory.CreateGauge("harmony_proxy_upstream_chat_template_mismatch", "1 when llama-server's chat template (from /props) is not gpt-oss's, so Harmony is not what the model is prompted with.");
         UpstreamReady.Set(0);
+        UpstreamTemplateMismatch.Set(0);
     }
 
     public Counter Requests { get; }
@@ -51,4 +55,10 @@ public sealed class ProxyMetrics
     public Gauge UpstreamReady { get; }
 
     public Counter Tokens { get; }
+
+    public Counter Recoveries { get; }
+
+    public Gauge UpstreamInfo { get; }
+
+    public Gauge UpstreamTemplateMismatch { get; }
 }

@@ -36,6 +36,7 @@ internal static class ChatCompletionsApi
         UpstreamConcurrencyGate gate,
         TimeProvider time,
         ProxyMetrics metrics,
+        UpstreamSetupReport setupReport,
         IOptionsMonitor<HarmonyProxyOptions> optionsMonitor,
         ILogger<CompletionRun> logger)
     {
@@ -47,7 +48,7 @@ internal static class ChatCompletionsApi
         metrics.StreamsInFlight.Inc();
         try
         {
-            await HandleCoreAsync(context, upstream, gate, time, metrics, options, logger, requestId, started);
+            await HandleCoreAsync(context, upstream, gate, time, metrics, setupReport, options, logger, requestId, started);
         }
         finally
         {
@@ -61,6 +62,7 @@ internal static class ChatCompletionsApi
         UpstreamConcurrencyGate gate,
         TimeProvider time,
         ProxyMetrics metrics,
+        UpstreamSetupReport setupReport,
         HarmonyProxyOptions options,
         ILogger logger,
         string requestId,
@@ -100,11 +102,15 @@ internal static class ChatCompletionsApi
         var run = new CompletionRun(context, upstream, time, options, output, prepared, metrics, logger);
         await run.ExecuteAsync();
         Record(metrics, run, Stream(prepared), started);
+        if (run.Result is { Completed: true } completed)
+        {
+            setupReport.ObserveFirstResponse(completed.UpstreamFlavour);
+        }
 
         if (logger.IsEnabled(LogLevel.Information))
         {
             var result = run.Result;
-            Log.CompletionFinished(logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.Attempts,
+            Log.CompletionFinished(logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.Attempts, run.Recovery,
                 run.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000) : null, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds),
                 result?.ContentChunks ?? 0, result?.ReasoningChunks ?? 0, result?.ToolCallCount ?? 0, result?.FallbackUsed ?? false,
                 result?.FinishReason, (result?.ParseFlags ?? HarmonyParseFlags.None).ToString());

@@ -28,7 +28,13 @@ internal sealed class CompletionRun(
     ProxyMetrics metrics,
     ILogger logger)
 {
+    private const string RawReparse = "raw_reparse";
+    private const string HistoryRepairKind = "history_repair";
+
     private readonly long _started = time.GetTimestamp();
+    private bool _rawReparseTried;
+    private bool _historyRepairTried;
+    private string? _pendingRecovery;
 
     private enum AttemptEnd
     {
@@ -40,7 +46,11 @@ internal sealed class CompletionRun(
 
     public string Outcome { get; private set; } = "ok";
 
+    /// <summary>Requests sent to llama-server for this client request (recoveries included; the send pipeline's own retries not).</summary>
     public int Attempts { get; private set; }
+
+    /// <summary>The recovery re-requests tried (<c>raw_reparse</c>, <c>history_repair</c>, joined by <c>+</c>), or null.</summary>
+    public string? Recovery { get; private set; }
 
     public WatchdogKind Watchdog { get; private set; }
 
@@ -176,9 +186,11 @@ internal sealed class CompletionRun(
     }
 
     /// <summary>
-    /// Sends and relays until one attempt completes; a broken attempt is retried (up to
-    /// MaxRetries more times) while <paramref name="canRetry"/> says nothing was shown yet.
-    /// The send itself has its own retries and breaker (<see cref="UpstreamResilience"/>).
+    /// Sends and relays until one attempt completes. While <paramref name="canRetry"/> says
+    /// nothing was shown yet, a broken attempt is asked again: a transient break up to
+    /// MaxRetries more times; a failure of llama-server's parser or template once each, in the
+    /// way that avoids it (<see cref="TryStartRecovery"/>); a deterministic error never. The send
+    /// itself has its own retries and breaker (<see cref="UpstreamResilience"/>).
     /// </summary>
     private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RunAttemptsAsync(
         Func<CompletionTranslator> translator,
@@ -187,7 +199,8 @@ internal sealed class CompletionRun(
         Func<ValueTask> afterEvent,
         StreamWatchdog watchdog)
     {
-        var maxAttempts = 1 + options.Upstream.MaxRetries;
+        var body = prepared.UpstreamBody;
+        var retries = 0;
         while (true)
         {
             Attempts++;
@@ -195,7 +208,7 @@ internal sealed class CompletionRun(
             HttpResponseMessage response;
             try
             {
-                response = await upstream.SendChatAsync(prepared.UpstreamBody, context.Request.Headers.Authorization, watchdog.Token);
+                response = await upstream.SendChatAsync(body, context.Request.Headers.Authorization, watchdog.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
             {
@@ -205,34 +218,106 @@ internal sealed class CompletionRun(
                     metrics.WatchdogTerminations.WithLabels("first_byte").Inc();
                 }
 
+                EndRecovery(succeeded: false);
                 return end == AttemptEnd.Broken ? (end, SendFailure(exception)) : (end, null);
             }
 
             using (response)
             {
-                if (!response.IsSuccessStatusCode)
+                UpstreamFailure failure;
+                var relayed = response.IsSuccessStatusCode;
+                if (relayed)
                 {
-                    return (AttemptEnd.Broken, await UpstreamFailure.FromResponseAsync(response, watchdog.Token));
+                    watchdog.OnUpstreamActivity();
+                    (var end, var broken) = await RelayAsync(response, translator(), watchdog, afterEvent);
+                    if (end != AttemptEnd.Broken)
+                    {
+                        EndRecovery(succeeded: end == AttemptEnd.Completed);
+                        return (end, null);
+                    }
+
+                    failure = broken!;
+                }
+                else
+                {
+                    failure = await UpstreamFailure.FromResponseAsync(response, watchdog.Token);
                 }
 
-                watchdog.OnUpstreamActivity();
-                var (end, failure) = await RelayAsync(response, translator(), watchdog, afterEvent);
-                if (end != AttemptEnd.Broken)
+                EndRecovery(succeeded: false);
+                if (!canRetry())
                 {
-                    return (end, null);
+                    return (AttemptEnd.Broken, failure);
                 }
 
-                if (Attempts < maxAttempts && canRetry())
+                if (TryStartRecovery(failure, ref body))
                 {
-                    metrics.UpstreamRetries.WithLabels("stream_broken_before_output").Inc();
-                    Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, Attempts, failure!.Code);
                     restart();
                     continue;
                 }
 
-                return (end, failure);
+                // An error status was already retried by the send's pipeline if it was transient.
+                if (relayed && failure.Kind == UpstreamErrorKind.Transient && retries < options.Upstream.MaxRetries)
+                {
+                    retries++;
+                    metrics.UpstreamRetries.WithLabels("stream_broken_before_output").Inc();
+                    Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, Attempts, failure.Code);
+                    restart();
+                    continue;
+                }
+
+                return (AttemptEnd.Broken, failure);
             }
         }
+    }
+
+    /// <summary>
+    /// A failure llama-server's own gpt-oss handling caused can be avoided by asking differently:
+    /// a parse failure by asking for raw Harmony (parsed here), a template's history complaint by
+    /// repairing the history. Each is tried once per request; the re-request replaces
+    /// <paramref name="body"/> for any later attempt.
+    /// </summary>
+    private bool TryStartRecovery(UpstreamFailure failure, ref byte[] body)
+    {
+        string kind;
+        switch (failure.Kind)
+        {
+            case UpstreamErrorKind.ParseFailure when !_rawReparseTried:
+                _rawReparseTried = true;
+                kind = RawReparse;
+                body = RecoveryRequests.WithRawOutput(body);
+                break;
+            case UpstreamErrorKind.TemplateHistory when !_historyRepairTried:
+                _historyRepairTried = true;
+                if (RecoveryRequests.WithRepairedHistory(body, out _) is not { } repaired)
+                {
+                    return false;
+                }
+
+                kind = HistoryRepairKind;
+                body = repaired;
+                break;
+            default:
+                return false;
+        }
+
+        _pendingRecovery = kind;
+        Recovery = Recovery is null ? kind : Recovery + "+" + kind;
+        Log.UpstreamRecoveryStarted(logger, context.TraceIdentifier, Attempts, failure.Kind == UpstreamErrorKind.ParseFailure ? "parse failure" : "template error", failure.Code, kind);
+        return true;
+    }
+
+    /// <summary>Counts a recovery once the attempt it started has ended.</summary>
+    private void EndRecovery(bool succeeded)
+    {
+        if (_pendingRecovery is not { } kind)
+        {
+            return;
+        }
+
+        _pendingRecovery = null;
+        var outcome = succeeded ? "recovered" : "failed";
+        metrics.Recoveries.WithLabels(kind, outcome).Inc();
+        Log.UpstreamRecoveryEnded(logger, context.TraceIdentifier, kind, outcome);
     }
 
     /// <summary>Feeds every upstream event to the translator; ends on [DONE], a finish, an error event, a break or a watchdog.</summary>
@@ -342,7 +427,7 @@ internal sealed class CompletionRun(
     };
 
     private static UpstreamFailure MidStreamFailure(UpstreamStreamError error) =>
-        new(502, $"The upstream llama-server failed during generation: {error.Message}", error.Type, error.Code ?? "upstream_error");
+        UpstreamFailure.MidStream(error.Message, error.Type, error.Code);
 
     private static string WatchdogName(WatchdogKind kind) => kind switch
     {

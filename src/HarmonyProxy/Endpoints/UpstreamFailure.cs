@@ -1,11 +1,13 @@
 using System.Text;
 using System.Text.Json;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.Upstream;
 
 namespace HarmonyProxy.Endpoints;
 
-/// <summary>An upstream failure before any output, as the HTTP error the client gets.</summary>
-public sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null)
+/// <summary>An upstream failure, as the HTTP error the client gets, and what it means for another attempt.</summary>
+/// <param name="Kind">Whether the same request may succeed again, be recovered, or never succeed (<see cref="LlamaServerErrors"/>).</param>
+public sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null, UpstreamErrorKind Kind = UpstreamErrorKind.Transient)
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 
@@ -24,11 +26,13 @@ public sealed record UpstreamFailure(int Status, string Message, string Type, st
     {
         ArgumentNullException.ThrowIfNull(response);
         var upstreamStatus = (int)response.StatusCode;
-        var detail = await ReadErrorMessageAsync(response, cancellationToken);
+        var message = await ReadErrorMessageAsync(response, cancellationToken);
+        var detail = message ?? "(no body)";
+        var kind = LlamaServerErrors.Classify(upstreamStatus, message);
         var retryAfter = response.Headers.RetryAfter?.Delta
             ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
 
-        return upstreamStatus switch
+        UpstreamFailure failure = upstreamStatus switch
         {
             503 => new(503, $"The upstream llama-server is unavailable (503): {detail}", OpenAiError.Upstream, "upstream_unavailable", retryAfter ?? TimeSpan.FromSeconds(1)),
             504 => new(504, $"The upstream llama-server timed out (504): {detail}", OpenAiError.Upstream, "upstream_timeout", retryAfter),
@@ -37,27 +41,31 @@ public sealed record UpstreamFailure(int Status, string Message, string Type, st
             >= 400 => new(upstreamStatus, detail, upstreamStatus is 401 or 403 ? "authentication_error" : OpenAiError.InvalidRequest, "upstream_rejected"),
             _ => new(502, $"The upstream llama-server answered with unexpected status {upstreamStatus}.", OpenAiError.Upstream, "upstream_error"),
         };
+        return failure with { Kind = kind };
     }
 
-    private static async Task<string> ReadErrorMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>An error event inside an upstream stream (llama-server's mid-stream failures).</summary>
+    /// <param name="code">The event's <c>code</c> (llama-server sends the HTTP status it would have used), or null.</param>
+    /// <param name="type">The event's <c>type</c>: <c>unavailable_error</c> stands for 503 when no code came.</param>
+    public static UpstreamFailure MidStream(string message, string type, string? code)
+    {
+        var status = int.TryParse(code, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            ? number
+            : type == "unavailable_error" ? 503 : 500;
+        return new(502, $"The upstream llama-server failed during generation: {message}", type, code ?? "upstream_error", Kind: LlamaServerErrors.Classify(status, message));
+    }
+
+    /// <summary>The error body's message (llama-server's <c>error.message</c>, or the text itself); null when there was none.</summary>
+    private static async Task<string?> ReadErrorMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         byte[] body;
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[MaxErrorBodyBytes];
-            var total = 0;
-            int read;
-            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
-            {
-                total += read;
-            }
-
-            body = buffer[..total];
+            body = await UpstreamBodies.ReadBoundedAsync(response.Content, MaxErrorBodyBytes, cancellationToken);
         }
         catch (HttpRequestException)
         {
-            return "(no body)";
+            return null;
         }
 
         try
@@ -83,6 +91,6 @@ public sealed record UpstreamFailure(int Status, string Message, string Type, st
         }
 
         var text = Encoding.UTF8.GetString(body).Trim();
-        return text.Length == 0 ? "(no body)" : text.Length > 500 ? text[..500] + "…" : text;
+        return text.Length == 0 ? null : text.Length > 500 ? text[..500] + "…" : text;
     }
 }

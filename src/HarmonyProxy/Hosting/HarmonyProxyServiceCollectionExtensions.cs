@@ -28,8 +28,11 @@ public static class HarmonyProxyServiceCollectionExtensions
         builder.Services.TryAddSingleton(Prometheus.Metrics.DefaultRegistry);
         builder.Services.AddSingleton<ProxyMetrics>();
 
-        // Health: /healthz is liveness only; /readyz probes llama-server.
+        // Health: /healthz is liveness only; /readyz probes llama-server, which is also
+        // probed from start-up until ready, to log its setup in one line.
+        builder.Services.AddSingleton<UpstreamSetupReport>();
         builder.Services.AddSingleton<UpstreamReadinessCheck>();
+        builder.Services.AddHostedService<UpstreamStartupProbe>();
         builder.Services.AddHealthChecks()
             .AddCheck<UpstreamReadinessCheck>("upstream", tags: [HarmonyProxyEndpointExtensions.ReadyTag]);
         return builder;

@@ -1,6 +1,7 @@
 using System.Net;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
@@ -8,18 +9,27 @@ using Polly.CircuitBreaker;
 namespace HarmonyProxy.Upstream;
 
 /// <summary>
-/// Readiness (<c>/readyz</c>): llama-server answers <c>/v1/models</c> (or, failing that,
-/// <c>/health</c>) within a short timeout, through the same retries and circuit breaker as
-/// completions. 401/403 count as ready (the server is up; the predecessor's decision); an open
-/// breaker is not ready. Results are cached briefly so frequent probes do not hammer the upstream.
+/// Readiness (<c>/readyz</c>) with evidence. The <c>props</c> probe (the default) asks
+/// llama-server's <c>/health</c> (503 "Loading model" while the model loads) and then
+/// <c>/props</c> (the build, model, slots, context and chat template), falling back to
+/// <c>/v1/models</c> on builds without <c>/props</c>; the <c>models</c> probe asks
+/// <c>/v1/models</c>, then <c>/health</c>. Probes go through the same retries and circuit
+/// breaker as completions; 401/403 count as ready (the server is up; the predecessor's
+/// decision); an open breaker is not ready. Results are cached briefly so frequent probes do
+/// not hammer the upstream, and every finding goes to <see cref="UpstreamSetupReport"/>.
 /// </summary>
 public sealed class UpstreamReadinessCheck(
     IServiceProvider services,
     IOptionsMonitor<HarmonyProxyOptions> options,
     TimeProvider time,
-    ProxyMetrics metrics) : IHealthCheck, IDisposable
+    ProxyMetrics metrics,
+    UpstreamSetupReport report) : IHealthCheck, IDisposable
 {
-    private static readonly string[] ProbePaths = ["models", "../health"];
+    public const string PropsProbe = "props";
+    public const string ModelsProbe = "models";
+
+    /// <summary>A chat template can run to tens of kilobytes; anything past this is not a /props body.</summary>
+    private const int MaxPropsBytes = 1024 * 1024;
 
     private readonly SemaphoreSlim _probe = new(1, 1);
     private HealthCheckResult? _cached;
@@ -42,8 +52,10 @@ public sealed class UpstreamReadinessCheck(
                 return again;
             }
 
-            var result = await ProbeAsync(TimeSpan.FromSeconds(settings.ReadinessTimeoutSeconds), cancellationToken);
-            metrics.UpstreamReady.Set(result.Status == HealthStatus.Healthy ? 1 : 0);
+            var setup = await ProbeAsync(settings, cancellationToken);
+            report.Observe(setup);
+            metrics.UpstreamReady.Set(setup.Ready ? 1 : 0);
+            var result = setup.Ready ? HealthCheckResult.Healthy(setup.State) : HealthCheckResult.Unhealthy(setup.State);
             _cached = result;
             _cachedAt = time.GetTimestamp();
             return result;
@@ -56,32 +68,100 @@ public sealed class UpstreamReadinessCheck(
 
     public void Dispose() => _probe.Dispose();
 
-    private async Task<HealthCheckResult> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<UpstreamSetup> ProbeAsync(UpstreamOptions settings, CancellationToken cancellationToken)
     {
+        var timeout = TimeSpan.FromSeconds(settings.ReadinessTimeoutSeconds);
         using var deadline = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         // A typed client per probe: this check is a singleton (it owns the cache), clients are not.
         var upstream = services.GetRequiredService<UpstreamClient>();
+        try
+        {
+            return string.Equals(settings.ReadinessProbe, ModelsProbe, StringComparison.OrdinalIgnoreCase)
+                ? await ProbeModelsAsync(upstream, linked.Token)
+                : await ProbePropsAsync(upstream, linked.Token);
+        }
+        catch (BrokenCircuitException)
+        {
+            return NotReady("The circuit breaker is open: llama-server failed repeatedly.");
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            return NotReady($"llama-server did not answer within {timeout.TotalSeconds:0.#} s.");
+        }
+        catch (Exception exception) when (exception is HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+        {
+            return NotReady($"llama-server could not be reached: {exception.Message}");
+        }
+    }
+
+    private static async Task<UpstreamSetup> ProbePropsAsync(UpstreamClient upstream, CancellationToken cancellationToken)
+    {
+        HttpStatusCode health;
+        using (var response = await upstream.GetAsync("../health", clientAuthorization: null, cancellationToken))
+        {
+            health = response.StatusCode;
+        }
+
+        switch (health)
+        {
+            case HttpStatusCode.ServiceUnavailable:
+                return NotReady("llama-server is loading the model (/health answered 503).");
+            case HttpStatusCode.OK or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound:
+                // Up, behind a key, or a build without /health: /props tells the rest.
+                break;
+            default:
+                return NotReady($"llama-server answered /health with {(int)health}.");
+        }
+
+        using (var response = await upstream.GetAsync("../props", clientAuthorization: null, cancellationToken))
+        {
+            if (response.IsSuccessStatusCode)
+            {
+                var props = LlamaServerProps.Parse(await UpstreamBodies.ReadBoundedAsync(response.Content, MaxPropsBytes, cancellationToken));
+                return new UpstreamSetup(true, "llama-server is ready: the model is loaded (/props answered 200).", props);
+            }
+
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                return NotReady("llama-server is loading the model (/props answered 503).");
+            }
+
+            if (IsUpBehindKey(response.StatusCode))
+            {
+                return Ready($"llama-server is up (/props answered {(int)response.StatusCode}: a key hides its setup).");
+            }
+        }
+
+        // A build without /props: the model list is the evidence that the model is loaded.
+        using (var response = await upstream.GetAsync("models", clientAuthorization: null, cancellationToken))
+        {
+            if (response.IsSuccessStatusCode || IsUpBehindKey(response.StatusCode))
+            {
+                return Ready($"llama-server answered /v1/models with {(int)response.StatusCode} (it has no /props).");
+            }
+
+            return health == HttpStatusCode.OK
+                ? Ready("llama-server answered /health with 200 (it has no /props or /v1/models).")
+                : NotReady($"llama-server answered /v1/models with {(int)response.StatusCode}.");
+        }
+    }
+
+    private static async Task<UpstreamSetup> ProbeModelsAsync(UpstreamClient upstream, CancellationToken cancellationToken)
+    {
         string? firstProblem = null;
-        foreach (var path in ProbePaths)
+        foreach (var path in (string[])["models", "../health"])
         {
             try
             {
-                using var response = await upstream.GetAsync(path, clientAuthorization: null, linked.Token);
-                if (response.IsSuccessStatusCode || response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                using var response = await upstream.GetAsync(path, clientAuthorization: null, cancellationToken);
+                var shown = "/" + path.TrimStart('.', '/');
+                if (response.IsSuccessStatusCode || IsUpBehindKey(response.StatusCode))
                 {
-                    return HealthCheckResult.Healthy($"llama-server answered /{path.TrimStart('.', '/')} with {(int)response.StatusCode}.");
+                    return Ready($"llama-server answered {shown} with {(int)response.StatusCode}.");
                 }
 
-                firstProblem ??= $"llama-server answered /{path.TrimStart('.', '/')} with {(int)response.StatusCode}.";
-            }
-            catch (BrokenCircuitException)
-            {
-                return HealthCheckResult.Unhealthy("The circuit breaker is open: llama-server failed repeatedly.");
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                return HealthCheckResult.Unhealthy($"llama-server did not answer within {timeout.TotalSeconds:0.#} s.");
+                firstProblem ??= $"llama-server answered {shown} with {(int)response.StatusCode}.";
             }
             catch (Exception exception) when (exception is HttpRequestException or Polly.Timeout.TimeoutRejectedException)
             {
@@ -89,6 +169,12 @@ public sealed class UpstreamReadinessCheck(
             }
         }
 
-        return HealthCheckResult.Unhealthy(firstProblem ?? "llama-server is not ready.");
+        return NotReady(firstProblem ?? "llama-server is not ready.");
     }
+
+    private static bool IsUpBehindKey(HttpStatusCode status) => status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
+
+    private static UpstreamSetup Ready(string state) => new(true, state, null);
+
+    private static UpstreamSetup NotReady(string state) => new(false, state, null);
 }

@@ -25,9 +25,12 @@ public static class UpstreamResilience
         _ => false,
     };
 
-    /// <summary>What counts against the circuit breaker: transient failures and 500s.</summary>
-    public static bool IsFailure(Outcome<HttpResponseMessage> outcome) =>
-        IsTransient(outcome) || outcome.Result?.StatusCode == HttpStatusCode.InternalServerError;
+    /// <summary>
+    /// What counts against the circuit breaker: only what says llama-server is unreachable or
+    /// overloaded. Its 500s are answers about one request (a parse failure the proxy recovers
+    /// from, a template complaint about one history), not an outage.
+    /// </summary>
+    public static bool IsFailure(Outcome<HttpResponseMessage> outcome) => IsTransient(outcome);
 
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpstreamOptions options, Action<string>? onRetry = null)
     {

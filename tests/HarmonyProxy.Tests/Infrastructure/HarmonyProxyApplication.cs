@@ -40,6 +40,9 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
 
     public MockHttpMessageHandler Upstream { get; } = new();
 
+    /// <summary>The app's clock, when a test drives it (<c>FakeTimeProvider</c>); the system clock otherwise.</summary>
+    public TimeProvider? Time { get; init; }
+
     /// <summary>Every Serilog event the app wrote.</summary>
     public LogEventCollector LogEvents { get; } = new();
 
@@ -68,6 +71,8 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
         builder.UseSetting("HarmonyProxy:Upstream:BaseUrl", _realUpstream?.ToString() ?? UpstreamBase);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         builder.UseSetting("HarmonyProxy:Upstream:RetryBackoffSeconds", "0.01");
+        // The start-up probe would race each test's own upstream mocks; its own tests turn it on.
+        builder.UseSetting("HarmonyProxy:Upstream:StartupReport", "false");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -78,6 +83,10 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
             // A registry of its own per app, so metric values are this test's deltas.
             services.AddSingleton(Prometheus.Metrics.NewCustomRegistry());
             services.AddSingleton<Serilog.Core.ILogEventSink>(LogEvents);
+            if (Time is not null)
+            {
+                services.AddSingleton(Time);
+            }
             if (_realUpstream is null)
             {
                 services.AddHttpClient<UpstreamClient>(UpstreamClient.ClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream);

@@ -36,4 +36,14 @@ internal static class MockUpstream
             return response;
         });
     }
+
+    public const string HealthUrl = "http://llama.test/health";
+    public const string PropsUrl = "http://llama.test/props";
+
+    /// <summary>llama-server's readiness routes: <c>/health</c> and <c>/props</c> both answer <paramref name="status"/> (a loaded gpt-oss server for 200).</summary>
+    public static void RespondToReadiness(this MockHttpMessageHandler upstream, HttpStatusCode status = HttpStatusCode.OK)
+    {
+        upstream.When(HttpMethod.Get, HealthUrl).Respond(status, "application/json", status == HttpStatusCode.OK ? """{"status":"ok"}""" : """{"error":{"message":"x","type":"x","code":1}}""");
+        upstream.When(HttpMethod.Get, PropsUrl).Respond(status, "application/json", status == HttpStatusCode.OK ? """{"total_slots":2,"build_info":"b9000-test","model_alias":"gpt-oss-20b","chat_template":"<|start|>assistant<|channel|>final<|message|>","default_generation_settings":{"n_ctx":4096}}""" : "{}");
+    }
 }

@@ -61,15 +61,20 @@ public sealed partial class ObservabilityTests
     }
 
     [Theory]
-    [InlineData(HttpStatusCode.OK, HttpStatusCode.OK, "ready")]
-    [InlineData(HttpStatusCode.Unauthorized, HttpStatusCode.OK, "ready")]
-    [InlineData(HttpStatusCode.Forbidden, HttpStatusCode.OK, "ready")]
-    [InlineData(HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable, "not_ready")]
-    public async Task Readyz_ReflectsTheUpstream(HttpStatusCode upstreamStatus, HttpStatusCode expected, string status)
+    [InlineData("props", HttpStatusCode.OK, HttpStatusCode.OK, "ready")]
+    [InlineData("props", HttpStatusCode.Unauthorized, HttpStatusCode.OK, "ready")]
+    [InlineData("props", HttpStatusCode.Forbidden, HttpStatusCode.OK, "ready")]
+    [InlineData("props", HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable, "not_ready")]
+    [InlineData("props", HttpStatusCode.ServiceUnavailable, HttpStatusCode.ServiceUnavailable, "not_ready")]
+    [InlineData("models", HttpStatusCode.OK, HttpStatusCode.OK, "ready")]
+    [InlineData("models", HttpStatusCode.Unauthorized, HttpStatusCode.OK, "ready")]
+    [InlineData("models", HttpStatusCode.Forbidden, HttpStatusCode.OK, "ready")]
+    [InlineData("models", HttpStatusCode.InternalServerError, HttpStatusCode.ServiceUnavailable, "not_ready")]
+    public async Task Readyz_ReflectsTheUpstream(string probe, HttpStatusCode upstreamStatus, HttpStatusCode expected, string status)
     {
-        await using var app = new HarmonyProxyApplication();
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:ReadinessProbe"] = probe });
         app.Upstream.When(HttpMethod.Get, HarmonyProxyApplication.UpstreamBase + "/models").Respond(upstreamStatus);
-        app.Upstream.When(HttpMethod.Get, "http://llama.test/health").Respond(upstreamStatus);
+        app.Upstream.RespondToReadiness(upstreamStatus);
 
         using var response = await app.CreateClient().GetAsync("/readyz");
 
@@ -81,11 +86,11 @@ public sealed partial class ObservabilityTests
     }
 
     [Fact]
-    public async Task Readyz_ModelsMissing_FallsBackToHealth()
+    public async Task Readyz_ModelsProbe_ModelsMissing_FallsBackToHealth()
     {
-        await using var app = new HarmonyProxyApplication();
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:ReadinessProbe"] = "models" });
         app.Upstream.When(HttpMethod.Get, HarmonyProxyApplication.UpstreamBase + "/models").Respond(HttpStatusCode.NotFound);
-        app.Upstream.When(HttpMethod.Get, "http://llama.test/health").Respond("application/json", """{"status":"ok"}""");
+        app.Upstream.When(HttpMethod.Get, MockUpstream.HealthUrl).Respond("application/json", """{"status":"ok"}""");
 
         using var response = await app.CreateClient().GetAsync("/readyz");
 
@@ -131,7 +136,7 @@ public sealed partial class ObservabilityTests
     [Fact]
     public async Task Readyz_IsCachedBetweenProbes()
     {
-        await using var app = new HarmonyProxyApplication();
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:ReadinessProbe"] = "models" });
         var probes = 0;
         app.Upstream.When(HttpMethod.Get, HarmonyProxyApplication.UpstreamBase + "/models").Respond(_ =>
         {

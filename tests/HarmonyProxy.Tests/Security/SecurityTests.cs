@@ -73,7 +73,7 @@ public sealed class SecurityTests
     public async Task Probes_StayOpen_MetricsCanHaveTheirOwnToken()
     {
         await using var app = new HarmonyProxyApplication(WithKeys(("HarmonyProxy:Security:MetricsBearerToken", "scrape-token")));
-        app.Upstream.When(HttpMethod.Get, HarmonyProxyApplication.UpstreamBase + "/models").Respond("application/json", "{}");
+        app.Upstream.RespondToReadiness();
 
         using var healthz = await SendAsync(app, "/healthz", [], HttpMethod.Get);
         using var readyz = await SendAsync(app, "/readyz", [], HttpMethod.Get);
@@ -124,7 +124,8 @@ public sealed class SecurityTests
         {
             await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:ApiKeyFile"] = file });
             string? authorization = null;
-            app.Upstream.When(HttpMethod.Get, HarmonyProxyApplication.UpstreamBase + "/models").Respond(request =>
+            app.Upstream.When(HttpMethod.Get, MockUpstream.HealthUrl).Respond("application/json", """{"status":"ok"}""");
+            app.Upstream.When(HttpMethod.Get, MockUpstream.PropsUrl).Respond(request =>
             {
                 authorization = request.Headers.Authorization?.ToString();
                 return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{}") };

@@ -1,0 +1,51 @@
+using System.Text.Json;
+
+namespace HarmonyProxy.OpenAi;
+
+/// <summary>
+/// What llama-server's <c>GET /props</c> says about its setup (llama-server.md §4.7). Every
+/// field is optional: older builds lack some of them.
+/// </summary>
+/// <param name="Build"><c>build_info</c>, e.g. <c>b8681-Debian</c>.</param>
+/// <param name="Model"><c>model_alias</c>, else the file name of <c>model_path</c>.</param>
+/// <param name="ContextSize"><c>default_generation_settings.n_ctx</c>: the context of one slot.</param>
+/// <param name="TotalSlots"><c>total_slots</c>: requests decoded at once (<c>-np</c>).</param>
+/// <param name="ChatTemplate"><c>chat_template</c>: the Jinja text the prompt is rendered with.</param>
+public sealed record LlamaServerProps(string? Build, string? Model, int? ContextSize, int? TotalSlots, string? ChatTemplate)
+{
+    /// <summary>True when the template renders Harmony (gpt-oss's holds <c>&lt;|channel|&gt;</c>); null when the build did not say.</summary>
+    public bool? TemplateIsGptOss => ChatTemplate is null ? null : ChatTemplate.Contains("<|channel|>", StringComparison.Ordinal);
+
+    /// <summary>Reads a <c>/props</c> body; null when it is not a JSON object.</summary>
+    public static LlamaServerProps? Parse(ReadOnlyMemory<byte> utf8)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 64 });
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var model = String(root, "model_alias") is { Length: > 0 } alias ? alias : FileName(String(root, "model_path"));
+            var context = root.TryGetProperty("default_generation_settings", out var settings) && settings.ValueKind == JsonValueKind.Object
+                ? Int(settings, "n_ctx")
+                : null;
+            return new LlamaServerProps(String(root, "build_info"), model, context, Int(root, "total_slots"), String(root, "chat_template"));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? String(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static int? Int(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : null;
+
+    private static string? FileName(string? path) =>
+        string.IsNullOrEmpty(path) ? null : path[(path.LastIndexOfAny(['/', '\\']) + 1)..];
+}
