@@ -45,7 +45,7 @@ internal static partial class Log
     public static partial void UpstreamRecoveryEnded(ILogger logger, string requestId, string recovery, string recoveryOutcome);
 
     [LoggerMessage(EventId = 12, EventName = "UpstreamFound", Level = LogLevel.Information,
-        Message = "llama-server at {Upstream}: {UpstreamState}; build={Build} model={UpstreamModel} gpt_oss_template={GptOssTemplate} slots={Slots} n_ctx={ContextSize}")]
+        Message = "llama-server at {Upstream}: {UpstreamState} Setup: build={Build} model={UpstreamModel} gpt_oss_template={GptOssTemplate} slots={Slots} n_ctx={ContextSize}")]
     public static partial void UpstreamFound(ILogger logger, string upstream, string upstreamState, string? build, string? upstreamModel, string gptOssTemplate, int? slots, int? contextSize);
 
     [LoggerMessage(EventId = 13, EventName = "UpstreamTemplateMismatch", Level = LogLevel.Warning,
