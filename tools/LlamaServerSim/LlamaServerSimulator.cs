@@ -249,6 +249,17 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
 
         var finish = script.FinishReason ?? (flavour == SimFlavour.Parsed && tokens.Any(token => token.Kind == "tool") ? "tool_calls" : "stop");
         var promptTokens = Math.Max(1, (int)(context.Request.ContentLength ?? 400) / 4);
+        if (promptTokens > Options.ContextSize)
+        {
+            // llama-server.md §4.1: checked before any token, an HTTP error also for streams.
+            var overflow = Error($"request ({promptTokens} tokens) exceeds the available context size ({Options.ContextSize} tokens), try increasing it", "exceed_context_size_error", 400);
+            overflow["error"]!["n_prompt_tokens"] = promptTokens;
+            overflow["error"]!["n_ctx"] = Options.ContextSize;
+            context.Response.StatusCode = 400;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.WriteAsync(overflow.ToJsonString(Compact), context.RequestAborted);
+            return;
+        }
 
         if (!stream)
         {
@@ -318,7 +329,17 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
 
             if (script.ErrorAfterTokens == i)
             {
-                pending.Append(Event(new JsonObject { ["error"] = Error(script.ErrorMessage, "server_error", 500)["error"]!.DeepClone() }));
+                if (script.LegacyErrorFraming)
+                {
+                    // Builds before Sep 2025 (llama-server.md §4.3): a bare error field, then [DONE].
+                    pending.Append("error: ").Append(Error(script.ErrorMessage, "server_error", 500)["error"]!.ToJsonString(Compact)).Append("\n\n");
+                    pending.Append("data: [DONE]\n\n");
+                }
+                else
+                {
+                    pending.Append(Event(new JsonObject { ["error"] = Error(script.ErrorMessage, "server_error", 500)["error"]!.DeepClone() }));
+                }
+
                 await WriteAsync(context, pending, cancellation);
                 return;
             }

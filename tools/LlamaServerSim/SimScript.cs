@@ -24,7 +24,7 @@ public sealed record SimScript
     /// <summary>Replay this raw Harmony text (raw and stripped flavours) instead of a built-in transcript.</summary>
     public string? RawText { get; init; }
 
-    /// <summary>Built-in transcript: answer, tool_call, after_tool, preamble_tool; chosen from the request when null.</summary>
+    /// <summary>Built-in transcript: answer, tool_call, after_tool, preamble_tool, analysis_only; chosen from the request when null.</summary>
     public string? Transcript { get; init; }
 
     /// <summary>Upstream finish reason (stop, length); tool_calls is reported for a parsed tool call.</summary>
@@ -52,6 +52,9 @@ public sealed record SimScript
     public int? ErrorAfterTokens { get; init; }
 
     public string ErrorMessage { get; init; } = "Failed to parse input at pos 0: <|channel|>??";
+
+    /// <summary>Frame the error event as builds before Sep 2025 did: <c>error: {…}</c>, then <c>data: [DONE]</c>.</summary>
+    public bool LegacyErrorFraming { get; init; }
 
     /// <summary>Send the error event right after the transcript's reasoning (parsed flavour).</summary>
     public bool ErrorAfterReasoning { get; init; }

@@ -37,6 +37,10 @@ public static partial class Transcripts
                 new("commentary", "I'll read the file first."),
                 new("commentary", ArgumentsFor(tools), "functions." + toolName),
             ],
+            "analysis_only" =>
+            [
+                new("analysis", "The user asks for a long essay. Plan the sections first: history, design, and the open questions."),
+            ],
             "after_tool" =>
             [
                 new("analysis", "The tool returned the content. Summarize it for the user."),

@@ -192,8 +192,9 @@ public sealed partial class CompletionTranslator
 
     private void OnUpstreamReasoning(ReadOnlySpan<char> text)
     {
+        // Reasoning llama-server already split out is never kept for the final-text fallback:
+        // a turn that only reasoned (out of tokens, llama.cpp #15789) must not answer with it.
         _upstreamStructured = true;
-        KeepForFallback(text);
         _reasoningParser ??= new HarmonyStreamParser(_reasoningRoute, new HarmonyParserOptions
         {
             StartInContent = true,

@@ -445,7 +445,7 @@ internal sealed class CompletionRun(
         }
 
         Log.UpstreamFailed(logger, context.TraceIdentifier, failure.Status, failure.Code);
-        await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, retryAfter: failure.RetryAfter);
+        await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
     }
 
     private void Record(CompletionTranslator translator)

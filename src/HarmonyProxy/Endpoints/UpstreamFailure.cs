@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
 
@@ -7,7 +5,8 @@ namespace HarmonyProxy.Endpoints;
 
 /// <summary>An upstream failure, as the HTTP error the client gets, and what it means for another attempt.</summary>
 /// <param name="Kind">Whether the same request may succeed again, be recovered, or never succeed (<see cref="LlamaServerErrors"/>).</param>
-public sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null, UpstreamErrorKind Kind = UpstreamErrorKind.Transient)
+/// <param name="Param">The request field the error is about, when there is one.</param>
+public sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null, UpstreamErrorKind Kind = UpstreamErrorKind.Transient, string? Param = null)
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 
@@ -20,15 +19,16 @@ public sealed record UpstreamFailure(int Status, string Message, string Type, st
 
     /// <summary>
     /// Maps an upstream error status: 5xx become 502/503/504 (503 keeps its meaning, e.g.
-    /// "Loading model"); 4xx keep their status; the upstream's own message is included.
+    /// "Loading model"); 4xx keep their status; the upstream's own message is included; a
+    /// context overflow becomes OpenAI's <c>context_length_exceeded</c>.
     /// </summary>
     public static async Task<UpstreamFailure> FromResponseAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
         var upstreamStatus = (int)response.StatusCode;
-        var message = await ReadErrorMessageAsync(response, cancellationToken);
-        var detail = message ?? "(no body)";
-        var kind = LlamaServerErrors.Classify(upstreamStatus, message);
+        var error = await ReadErrorAsync(response, cancellationToken);
+        var detail = error.Message ?? "(no body)";
+        var kind = LlamaServerErrors.Classify(upstreamStatus, error.Message);
         var retryAfter = response.Headers.RetryAfter?.Delta
             ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
 
@@ -38,59 +38,51 @@ public sealed record UpstreamFailure(int Status, string Message, string Type, st
             504 => new(504, $"The upstream llama-server timed out (504): {detail}", OpenAiError.Upstream, "upstream_timeout", retryAfter),
             >= 500 => new(502, $"The upstream llama-server failed ({upstreamStatus}): {detail}", OpenAiError.Upstream, "upstream_error", retryAfter),
             429 => new(429, $"The upstream llama-server is rate limiting (429): {detail}", OpenAiError.Upstream, "upstream_rate_limited", retryAfter),
+            400 when LlamaServerErrors.IsContextOverflow(error.Type, error.Message) => ContextLengthExceeded(error),
             >= 400 => new(upstreamStatus, detail, upstreamStatus is 401 or 403 ? "authentication_error" : OpenAiError.InvalidRequest, "upstream_rejected"),
             _ => new(502, $"The upstream llama-server answered with unexpected status {upstreamStatus}.", OpenAiError.Upstream, "upstream_error"),
         };
         return failure with { Kind = kind };
     }
 
-    /// <summary>An error event inside an upstream stream (llama-server's mid-stream failures).</summary>
+    /// <summary>An error event inside an upstream stream (llama-server's mid-stream failures; older builds' errors of any kind).</summary>
     /// <param name="code">The event's <c>code</c> (llama-server sends the HTTP status it would have used), or null.</param>
     /// <param name="type">The event's <c>type</c>: <c>unavailable_error</c> stands for 503 when no code came.</param>
     public static UpstreamFailure MidStream(string message, string type, string? code)
     {
+        if (LlamaServerErrors.IsContextOverflow(type, message))
+        {
+            return ContextLengthExceeded(new LlamaServerError(message, type));
+        }
+
         var status = int.TryParse(code, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
             ? number
             : type == "unavailable_error" ? 503 : 500;
         return new(502, $"The upstream llama-server failed during generation: {message}", type, code ?? "upstream_error", Kind: LlamaServerErrors.Classify(status, message));
     }
 
-    /// <summary>The error body's message (llama-server's <c>error.message</c>, or the text itself); null when there was none.</summary>
-    private static async Task<string?> ReadErrorMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// OpenAI's answer to a prompt that does not fit, which Roo, Kilo and Cline detect to condense
+    /// the conversation: 400, <c>context_length_exceeded</c>, <c>param: messages</c>, and both sizes.
+    /// </summary>
+    private static UpstreamFailure ContextLengthExceeded(LlamaServerError error)
     {
-        byte[] body;
+        var (prompt, context) = LlamaServerErrors.ContextOverflowSizes(error.Message, error.PromptTokens, error.ContextSize);
+        var message = prompt is not null && context is not null
+            ? $"This model's maximum context length is {context} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages. (llama-server: {error.Message})"
+            : $"This model's maximum context length was exceeded. Please reduce the length of the messages. (llama-server: {error.Message})";
+        return new(400, message, OpenAiError.InvalidRequest, "context_length_exceeded", Kind: UpstreamErrorKind.Deterministic, Param: "messages");
+    }
+
+    private static async Task<LlamaServerError> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
         try
         {
-            body = await UpstreamBodies.ReadBoundedAsync(response.Content, MaxErrorBodyBytes, cancellationToken);
+            return LlamaServerError.Parse(await UpstreamBodies.ReadBoundedAsync(response.Content, MaxErrorBodyBytes, cancellationToken));
         }
         catch (HttpRequestException)
         {
-            return null;
+            return new LlamaServerError(null, null);
         }
-
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("error", out var error))
-            {
-                if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String)
-                {
-                    return message.GetString()!;
-                }
-
-                if (error.ValueKind == JsonValueKind.String)
-                {
-                    return error.GetString()!;
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: quote the text itself.
-        }
-
-        var text = Encoding.UTF8.GetString(body).Trim();
-        return text.Length == 0 ? null : text.Length > 500 ? text[..500] + "…" : text;
     }
 }

@@ -21,7 +21,7 @@ public enum UpstreamErrorKind
 /// §2.6): its gpt-oss parser's failures and the gpt-oss template's history checks. Matching is
 /// on stable fragments of the message, since the rest quotes the model's output or the history.
 /// </summary>
-public static class LlamaServerErrors
+public static partial class LlamaServerErrors
 {
     /// <summary>The 2026 PEG parser's failures (llama.cpp #20532, #25321, #26381, #27720) and the streaming diff's (#14060).</summary>
     public static readonly IReadOnlyList<string> ParseFailures =
@@ -37,6 +37,42 @@ public static class LlamaServerErrors
         "Cannot pass both content and thinking",
         "You have passed a message containing <|channel|> tags",
     ];
+
+    /// <summary>llama-server's type for a prompt longer than a slot's context (current builds).</summary>
+    public const string ContextOverflowType = "exceed_context_size_error";
+
+    /// <summary>The context-overflow messages of current and older builds (llama-server.md §4.1).</summary>
+    public static readonly IReadOnlyList<string> ContextOverflows =
+    [
+        "exceeds the available context size",
+        "the request exceeds the available context size",
+    ];
+
+    /// <summary>True when llama-server says the prompt does not fit its context: clients condense the conversation on this.</summary>
+    public static bool IsContextOverflow(string? type, string? message) =>
+        type == ContextOverflowType || (message is not null && ContainsAny(message, ContextOverflows));
+
+    /// <summary>
+    /// The prompt and context sizes of a context overflow: from the error's fields, else from
+    /// the current message, <c>request (N tokens) exceeds the available context size (M tokens)</c>.
+    /// </summary>
+    public static (int? PromptTokens, int? ContextSize) ContextOverflowSizes(string? message, int? promptTokens, int? contextSize)
+    {
+        if ((promptTokens is null || contextSize is null) && message is not null)
+        {
+            var match = ContextOverflowSizesPattern().Match(message);
+            if (match.Success)
+            {
+                promptTokens ??= int.Parse(match.Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
+                contextSize ??= int.Parse(match.Groups[2].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return (promptTokens, contextSize);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)", System.Text.RegularExpressions.RegexOptions.None, matchTimeoutMilliseconds: 50)]
+    private static partial System.Text.RegularExpressions.Regex ContextOverflowSizesPattern();
 
     /// <summary>Classifies an error llama-server sent, as an HTTP status with its body's message or as an in-stream error event.</summary>
     /// <param name="status">The HTTP status, or the error event's <c>code</c> (500 when it has none).</param>

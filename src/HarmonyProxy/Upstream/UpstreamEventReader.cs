@@ -8,7 +8,7 @@ namespace HarmonyProxy.Upstream;
 /// <see cref="ReadAsync"/> yields one event's data as UTF-8 bytes (<see cref="Data"/>, valid until
 /// the next call). Framing follows the SSE spec: lines end with LF, CR or CRLF, a leading BOM is
 /// skipped, comment lines and fields other than <c>data</c> are ignored (the translator reads only
-/// the payload), several data lines join with LF, and an event the body ends in the middle of is
+/// the payload) except older llama-server builds' <c>error</c> field, handed out as <c>{"error":…}</c>, several data lines join with LF, and an event the body ends in the middle of is
 /// discarded. A line or an event longer than the limit fails the read with an
 /// <see cref="IOException"/>, so an upstream that never ends a line cannot grow memory.
 /// </summary>
@@ -157,15 +157,24 @@ public sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsync
 
         var colon = line.IndexOf((byte)':');
         var name = colon < 0 ? line : line[..colon];
-        if (!name.SequenceEqual("data"u8))
-        {
-            return false;
-        }
-
         var valueOffset = colon < 0 ? length : colon + 1;
         if (valueOffset < length && line[valueOffset] == (byte)' ')
         {
             valueOffset++;
+        }
+
+        if (name.SequenceEqual("error"u8))
+        {
+            // llama-server before Sep 2025 (llama.cpp #16109) sent mid-stream errors as a bare
+            // `error: {…}` field and then [DONE]: handed out as the data `{"error":{…}}` that
+            // current builds send, so the error is not mistaken for a clean end.
+            AppendData([.. "{\"error\":"u8, .. line[valueOffset..], (byte)'}']);
+            return false;
+        }
+
+        if (!name.SequenceEqual("data"u8))
+        {
+            return false;
         }
 
         // The usual event is one data line and its blank line in the same read: hand out the

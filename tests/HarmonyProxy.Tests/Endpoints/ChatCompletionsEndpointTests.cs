@@ -292,12 +292,40 @@ public sealed class ChatCompletionsEndpointTests
     public async Task Upstream400_KeepsStatusAndMessage()
     {
         await using var app = new HarmonyProxyApplication();
-        app.Upstream.RespondWithError(HttpStatusCode.BadRequest, """{"error":{"code":400,"message":"request (9000 tokens) exceeds the available context size (8192 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":8192}}""");
+        app.Upstream.RespondWithError(HttpStatusCode.BadRequest, """{"error":{"code":400,"message":"Invalid tool_choice: sometimes","type":"invalid_request_error"}}""");
 
         using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(Request(stream: true)));
 
         var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "upstream_rejected");
-        Assert.Contains("exceeds the available context size", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("Invalid tool_choice: sometimes", error["message"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(true, """{"error":{"code":400,"message":"request (9000 tokens) exceeds the available context size (8192 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":8192}}""")]
+    [InlineData(false, """{"error":{"code":400,"message":"request (9000 tokens) exceeds the available context size (8192 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":8192}}""")]
+    [InlineData(true, """{"error":{"code":400,"message":"request (9000 tokens) exceeds the available context size (8192 tokens), try increasing it","type":"exceed_context_size_error"}}""")]
+    public async Task UpstreamContextOverflow_IsOpenAIsContextLengthExceeded(bool stream, string upstreamBody)
+    {
+        await using var app = new HarmonyProxyApplication();
+        app.Upstream.RespondWithError(HttpStatusCode.BadRequest, upstreamBody);
+
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(Request(stream)));
+
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "context_length_exceeded");
+        Assert.Equal("messages", error["param"]!.GetValue<string>());
+        Assert.StartsWith("This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UpstreamContextOverflow_OlderBuildsMessage_IsContextLengthExceededToo()
+    {
+        await using var app = new HarmonyProxyApplication();
+        app.Upstream.RespondWithError(HttpStatusCode.BadRequest, """{"error":{"code":400,"message":"the request exceeds the available context size, try increasing the context size or enable context shift","type":"invalid_request_error"}}""");
+
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(Request(stream: false)));
+
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_request_error", "context_length_exceeded");
+        Assert.Contains("maximum context length was exceeded", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -18,7 +18,6 @@ public sealed class UpstreamEventReaderTests
         { "CR", "data: a\r\rdata: b\r\r", ["a", "b"] },
         { "BOM", "\uFEFFdata: a\n\n", ["a"] },
         { "comment and other fields", ": keep-alive\nevent: message\nid: 7\nretry: 10\ndata: a\n\n", ["a"] },
-        { "unknown field (legacy error line)", "error: {\"code\":500}\n\ndata: [DONE]\n\n", ["[DONE]"] },
         { "several data lines", "data: a\ndata: b\ndata:\n\n", ["a\nb\n"] },
         { "no space after colon", "data:a\n\n", ["a"] },
         { "only one space removed", "data:  a\n\n", [" a"] },
@@ -43,6 +42,19 @@ public sealed class UpstreamEventReaderTests
         Assert.True(expected.AsEnumerable().SequenceEqual(whole), name + ", in one read");
         Assert.True(expected.AsEnumerable().SequenceEqual(byteByByte), name + ", byte by byte");
         Assert.True(expected.AsEnumerable().SequenceEqual(reference), name + ", as .NET's SseParser reads it");
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(1)]
+    public async Task LegacyErrorField_IsHandedOutAsAnErrorEvent(int chunkSize)
+    {
+        // llama-server before Sep 2025 (llama-server.md §4.3); .NET's SseParser would drop the field.
+        const string Body = "data: {\"choices\":[]}\n\nerror: {\"code\":500,\"message\":\"boom\",\"type\":\"server_error\"}\n\ndata: [DONE]\n\n";
+
+        var events = await ReadAllAsync(Body, chunkSize);
+
+        Assert.Equal(["{\"choices\":[]}", "{\"error\":{\"code\":500,\"message\":\"boom\",\"type\":\"server_error\"}}", "[DONE]"], events);
     }
 
     [Fact]
