@@ -20,6 +20,7 @@ public sealed class CompletionAccumulator : ICompletionSink
     private bool _hasReasoning;
     private string? _finishReason;
     private byte[]? _usage;
+    private LogprobEntries? _logprobs;
 
     /// <summary>Set when the completion failed instead of finishing.</summary>
     public UpstreamStreamError? Error { get; private set; }
@@ -41,6 +42,8 @@ public sealed class CompletionAccumulator : ICompletionSink
     public void ToolCallStart(int index, string id, string name) => _toolCalls.Add((id, name, new StringBuilder()));
 
     public void ToolCallArguments(int index, ReadOnlySpan<char> fragment) => _toolCalls[index].Arguments.Append(fragment);
+
+    public void Logprobs(ReadOnlySpan<byte> contentArrayJson) => (_logprobs ??= new LogprobEntries()).Add(contentArrayJson);
 
     public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
     {
@@ -103,7 +106,18 @@ public sealed class CompletionAccumulator : ICompletionSink
             }
 
             json.WriteEndObject();
-            json.WriteNull("logprobs");
+            if (_logprobs is { IsEmpty: false } logprobs)
+            {
+                var entries = new ArrayBufferWriter<byte>();
+                logprobs.WriteObject(entries);
+                json.WritePropertyName("logprobs");
+                json.WriteRawValue(entries.WrittenSpan, skipInputValidation: true);
+            }
+            else
+            {
+                json.WriteNull("logprobs");
+            }
+
             json.WriteString("finish_reason", finish);
             json.WriteEndObject();
             json.WriteEndArray();

@@ -116,7 +116,7 @@ public sealed partial class CompletionTranslator
             if (reader.ValueTextEquals("choices"u8))
             {
                 reader.Read();
-                ReadChoices(ref reader);
+                ReadChoices(ref reader, data);
             }
             else if (reader.ValueTextEquals("usage"u8))
             {
@@ -144,7 +144,7 @@ public sealed partial class CompletionTranslator
         return UpstreamEventKind.Chunk;
     }
 
-    private void ReadChoices(ref Utf8JsonReader reader)
+    private void ReadChoices(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -163,12 +163,18 @@ public sealed partial class CompletionTranslator
             }
 
             first = false;
+            // The delta is read after the whole choice, so that its logprobs (which llama-server
+            // writes after it) are known when its text goes out.
+            var delta = default(Utf8JsonReader);
+            var hasDelta = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("delta"u8) || reader.ValueTextEquals("message"u8))
                 {
                     reader.Read();
-                    ReadDelta(ref reader);
+                    delta = reader;
+                    hasDelta = true;
+                    reader.Skip();
                 }
                 else if (reader.ValueTextEquals("finish_reason"u8))
                 {
@@ -178,11 +184,47 @@ public sealed partial class CompletionTranslator
                         _upstreamFinish = finish;
                     }
                 }
+                else if (reader.ValueTextEquals("logprobs"u8))
+                {
+                    reader.Read();
+                    ReadLogprobs(ref reader, data);
+                }
                 else
                 {
                     reader.Read();
                     reader.Skip();
                 }
+            }
+
+            if (hasDelta)
+            {
+                ReadDelta(ref delta);
+            }
+        }
+    }
+
+    /// <summary>Hands <c>logprobs.content</c> to the sink as the bytes it came in.</summary>
+    private void ReadLogprobs(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isContent = reader.ValueTextEquals("content"u8);
+            reader.Read();
+            if (isContent && reader.TokenType == JsonTokenType.StartArray)
+            {
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                _sink.Logprobs(data[start..(int)reader.BytesConsumed]);
+            }
+            else
+            {
+                reader.Skip();
             }
         }
     }

@@ -38,6 +38,12 @@ public interface ICompletionSink
 
     void ToolCallArguments(int index, ReadOnlySpan<char> fragment);
 
+    /// <summary>
+    /// Upstream's per-token log probabilities (the JSON array of <c>logprobs.content</c>),
+    /// attached to the next answer-text delta, else to the finish: passed through, never lost.
+    /// </summary>
+    void Logprobs(ReadOnlySpan<byte> contentArrayJson);
+
     /// <summary>The one finish; <paramref name="usageJson"/> is upstream's usage object (empty when none or not asked for).</summary>
     void Finish(string finishReason, ReadOnlySpan<byte> usageJson);
 

@@ -32,6 +32,9 @@ public sealed record RequestPreparationOptions
 
     /// <summary>Reduce assistant history with Harmony markup to its final text (llama.cpp #15091).</summary>
     public bool CleanHistory { get; init; } = true;
+
+    /// <summary>The reasoning effort for requests that name none (low, medium, high); null leaves llama-server's default.</summary>
+    public string? DefaultReasoningEffort { get; init; }
 }
 
 /// <summary>
@@ -69,6 +72,12 @@ public static class RequestPreparer
         var clientStreams = request["stream"]?.GetValue<bool>() ?? false;
         var wantsUsage = request["stream_options"] is JsonObject streamOptions && streamOptions["include_usage"] is JsonValue include && include.GetValueKind() == JsonValueKind.True;
         var model = request["model"] is JsonValue modelValue && modelValue.GetValueKind() == JsonValueKind.String ? modelValue.GetValue<string>() : null;
+
+        problem = ReasoningEffort.Apply(request, options.DefaultReasoningEffort);
+        if (problem is not null)
+        {
+            return null!;
+        }
 
         if (options.HarmonyStopsEnabled)
         {
@@ -144,6 +153,21 @@ public static class RequestPreparer
         if (request["tools"] is { } tools && tools is not JsonArray)
         {
             return Invalid("'tools' must be an array.", "tools", "invalid_type");
+        }
+
+        if (request["n"] is { } n && n.GetValueKind() != JsonValueKind.Null)
+        {
+            // llama-server refuses n above its slot count and never merges choices for gpt-oss;
+            // one clear answer before it is called beats a 400 from deep inside it.
+            if (n.GetValueKind() != JsonValueKind.Number || !n.AsValue().TryGetValue<int>(out var count) || count < 1)
+            {
+                return Invalid("'n' must be a positive integer.", "n", "invalid_type");
+            }
+
+            if (count > 1)
+            {
+                return Invalid($"'n' must be 1: llama-server serving gpt-oss returns one choice per request; got {count}. Send {count} requests instead.", "n", "unsupported_value");
+            }
         }
 
         return null;

@@ -20,6 +20,7 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
     private readonly Utf8JsonWriter _json;
     private byte[] _choicePrefix = [];
     private byte[] _envelope = [];
+    private LogprobEntries? _logprobs;
 
     public SseChunkWriter(IBufferWriter<byte> output)
     {
@@ -51,7 +52,20 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
         EndDelta();
     }
 
-    public void Content(ReadOnlySpan<char> text) => WriteTextDelta("content"u8, text);
+    public void Content(ReadOnlySpan<char> text)
+    {
+        StartDelta();
+        _json.WriteString("content"u8, text);
+        if (_logprobs is { IsEmpty: false })
+        {
+            EndDeltaWithLogprobs();
+            return;
+        }
+
+        EndDelta();
+    }
+
+    public void Logprobs(ReadOnlySpan<byte> contentArrayJson) => (_logprobs ??= new LogprobEntries()).Add(contentArrayJson);
 
     public void Reasoning(ReadOnlySpan<char> text) => WriteTextDelta("reasoning_content"u8, text);
 
@@ -78,7 +92,9 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
     public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
     {
         _output.Write(_choicePrefix);
-        _output.Write("{},\"logprobs\":null,\"finish_reason\":"u8);
+        _output.Write("{},\"logprobs\":"u8);
+        WriteLogprobs();
+        _output.Write(",\"finish_reason\":"u8);
         _output.Write(finishReason switch
         {
             "length" => "\"length\""u8,
@@ -143,6 +159,28 @@ public sealed class SseChunkWriter : ICompletionSink, IDisposable
         _json.WriteEndObject();
         _json.Flush();
         _output.Write(OpenChunkSuffix);
+    }
+
+    private void EndDeltaWithLogprobs()
+    {
+        _json.WriteEndObject();
+        _json.Flush();
+        _output.Write(",\"logprobs\":"u8);
+        WriteLogprobs();
+        _output.Write(",\"finish_reason\":null}]}\n\n"u8);
+    }
+
+    /// <summary><c>{"content":[…]}</c> with the entries waiting since the last delta that carried them, or <c>null</c>.</summary>
+    private void WriteLogprobs()
+    {
+        if (_logprobs is not { IsEmpty: false } entries)
+        {
+            _output.Write("null"u8);
+            return;
+        }
+
+        entries.WriteObject(_output);
+        entries.Clear();
     }
 
     /// <summary>Opens <c>{"tool_calls":[{"index":i,</c>; the call's fields follow.</summary>

@@ -126,6 +126,9 @@ public sealed class RequestSettings
     /// <summary>Reduce assistant history that holds Harmony markup to its final text.</summary>
     public bool CleanHistory { get; set; } = true;
 
+    /// <summary>Reasoning effort for requests that name none (<c>low</c>, <c>medium</c>, <c>high</c>), written into <c>chat_template_kwargs</c>; null leaves llama-server's default.</summary>
+    public string? DefaultReasoningEffort { get; set; }
+
     /// <summary>Largest accepted request body; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
 }

@@ -30,6 +30,11 @@ public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxy
             errors.Add($"HarmonyProxy:Upstream:ReadinessCacheSeconds must not be negative; got {upstream.ReadinessCacheSeconds}.");
         }
 
+        if (options.Requests.DefaultReasoningEffort is { Length: > 0 } effort && ReasoningEffort.Normalize(effort) is null)
+        {
+            errors.Add($"HarmonyProxy:Requests:DefaultReasoningEffort must be low, medium or high; got '{effort}'.");
+        }
+
         if (upstream.ReadinessProbe?.ToUpperInvariant() is not ("PROPS" or "MODELS"))
         {
             errors.Add($"HarmonyProxy:Upstream:ReadinessProbe must be 'props' or 'models'; got '{upstream.ReadinessProbe}'.");

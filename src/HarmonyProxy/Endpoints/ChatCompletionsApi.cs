@@ -192,5 +192,6 @@ internal static class ChatCompletionsApi
         HarmonyStopsEnabled = options.Requests.HarmonyStopsEnabled,
         ExtraStops = options.Requests.ExtraStopSequences,
         CleanHistory = options.Requests.CleanHistory,
+        DefaultReasoningEffort = string.IsNullOrEmpty(options.Requests.DefaultReasoningEffort) ? null : options.Requests.DefaultReasoningEffort,
     };
 }

@@ -133,6 +133,34 @@ public sealed class FidelityTests
         Assert.Contains("out of memory", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task NAboveOne_Is400_BeforeLlamaServerIsCalled()
+    {
+        await using var harness = await LoopbackHarness.StartAsync();
+
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: false, ",\"n\":3"));
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("n", error["param"]!.GetValue<string>());
+        Assert.Equal(0, harness.Simulator.ChatRequestCount);
+    }
+
+    [Fact]
+    public async Task ReasoningEffort_ReachesLlamaServerAsATemplateKwarg_WithTheDeploymentDefault()
+    {
+        await using var harness = await LoopbackHarness.StartAsync(settings: new() { ["HarmonyProxy:Requests:DefaultReasoningEffort"] = "high" });
+
+        using var withDefault = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: false, ",\"chat_template_kwargs\":{\"custom\":1}"));
+        using var fromClient = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: false, ",\"reasoning_effort\":\"minimal\""));
+
+        var requests = harness.Simulator.Requests.ToList();
+        Assert.Equal("high", requests[0]["chat_template_kwargs"]!["reasoning_effort"]!.GetValue<string>());
+        Assert.Equal(1, requests[0]["chat_template_kwargs"]!["custom"]!.GetValue<int>());
+        Assert.Equal("low", requests[1]["chat_template_kwargs"]!["reasoning_effort"]!.GetValue<string>());
+        Assert.Equal("low", requests[1]["reasoning_effort"]!.GetValue<string>());
+    }
+
     private static StringContent Json(bool stream, string extra = "") =>
         new($$"""{"model":"gpt-oss-20b","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]{{extra}}}""", Encoding.UTF8, "application/json");
 }
