@@ -15,6 +15,9 @@ builder.AddHarmonyProxySecurity();
 // Transport: sockets and Kestrel pipes complete inline when the runtime's switch is on
 builder.AddHarmonyProxyTransport();
 
+// CORS for browser clients, only for the configured origins (off by default)
+builder.AddHarmonyProxyCors();
+
 var app = builder.Build();
 
 // Errors in OpenAI's shape, never a stack trace
@@ -22,6 +25,9 @@ app.UseHarmonyProxyErrors();
 
 // Request ids and HTTP metrics
 app.UseHarmonyProxyObservability();
+
+// CORS preflight answers and headers, before the key check (a preflight carries no key)
+app.UseHarmonyProxyCors();
 
 // Client keys (401) and per-client rate and concurrency limits (429)
 app.UseHarmonyProxySecurity();

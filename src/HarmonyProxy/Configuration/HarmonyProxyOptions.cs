@@ -21,6 +21,14 @@ public sealed class HarmonyProxyOptions
     public MetricsSettings Metrics { get; set; } = new();
 
     public SecuritySettings Security { get; set; } = new();
+
+    public CorsSettings Cors { get; set; } = new();
+}
+
+public sealed class CorsSettings
+{
+    /// <summary>Browser origins (<c>https://app.example.com</c>) allowed to call the proxy (<c>CORS_ALLOWED_ORIGINS</c>, comma-separated); empty: CORS off.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
 }
 
 public sealed class UpstreamOptions

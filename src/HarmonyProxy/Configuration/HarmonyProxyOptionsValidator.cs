@@ -35,6 +35,14 @@ public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxy
             errors.Add($"HarmonyProxy:Requests:DefaultReasoningEffort must be low, medium or high; got '{effort}'.");
         }
 
+        foreach (var origin in options.Cors.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var originUri) || originUri.Scheme is not ("http" or "https") || originUri.AbsolutePath.Length > 1)
+            {
+                errors.Add($"HarmonyProxy:Cors:AllowedOrigins holds '{origin}', which is not an origin (scheme, host and optional port, e.g. https://app.example.com).");
+            }
+        }
+
         if (upstream.ReadinessProbe?.ToUpperInvariant() is not ("PROPS" or "MODELS"))
         {
             errors.Add($"HarmonyProxy:Upstream:ReadinessProbe must be 'props' or 'models'; got '{upstream.ReadinessProbe}'.");

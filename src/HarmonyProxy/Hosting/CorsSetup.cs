@@ -1,0 +1,49 @@
+using HarmonyProxy.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>
+/// CORS for browser-based clients, off by default: with <c>Cors:AllowedOrigins</c> set, exactly
+/// those origins get preflight answers and <c>Access-Control-Allow-*</c> headers (any method and
+/// header, for OpenAI SDKs' <c>Authorization</c> and <c>x-stainless-*</c>); other origins get
+/// none, so the browser refuses them. Runs before the key check: a preflight carries no key.
+/// </summary>
+public static class CorsSetup
+{
+    private const string PolicyName = "HarmonyProxyOrigins";
+
+    public static WebApplicationBuilder AddHarmonyProxyCors(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var origins = AllowedOrigins(builder.Configuration);
+        if (origins.Length > 0)
+        {
+            builder.Services.AddCors(cors => cors.AddPolicy(PolicyName, policy => policy
+                .WithOrigins(origins)
+                .AllowAnyMethod()
+                .AllowAnyHeader()
+                .WithExposedHeaders("X-Request-Id", "Retry-After")
+                .SetPreflightMaxAge(TimeSpan.FromHours(1))));
+        }
+
+        return builder;
+    }
+
+    public static WebApplication UseHarmonyProxyCors(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Cors.AllowedOrigins.Count > 0)
+        {
+            app.UseCors(PolicyName);
+        }
+
+        return app;
+    }
+
+    private static string[] AllowedOrigins(ConfigurationManager configuration) =>
+        configuration.GetSection(HarmonyProxyOptions.SectionName).GetSection("Cors:AllowedOrigins").Get<string[]>()?
+            .Where(origin => !string.IsNullOrWhiteSpace(origin))
+            .Select(origin => origin.Trim().TrimEnd('/'))
+            .ToArray() ?? [];
+}
