@@ -7,8 +7,8 @@ namespace HarmonyProxy.Completions;
 
 /// <summary>
 /// Collects a translated completion into one <c>chat.completion</c> JSON body for clients that
-/// did not ask to stream. A call cut by <c>length</c> whose arguments are not valid JSON is
-/// dropped here (DESIGN.md, "Tool calls").
+/// did not ask to stream. A call cut by <c>length</c> is kept with its arguments as far as they
+/// came, as in a stream and as OpenAI does: <c>finish_reason: length</c> tells the client.
 /// </summary>
 public sealed class CompletionAccumulator : ICompletionSink
 {
@@ -57,10 +57,8 @@ public sealed class CompletionAccumulator : ICompletionSink
     public byte[] ToJson(string reasoningField = "reasoning_content")
     {
         var envelope = _envelope ?? new CompletionEnvelope("chatcmpl-proxy", string.Empty, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), null);
-        var truncated = _finishReason == "length";
         var calls = _toolCalls
             .Select(call => (call.Id, call.Name, Arguments: call.Arguments.ToString()))
-            .Where(call => !truncated || CompletedTurn.IsValidJson(call.Arguments))
             .ToList();
         var finish = _finishReason ?? "stop";
 

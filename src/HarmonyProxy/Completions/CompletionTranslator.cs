@@ -36,7 +36,9 @@ public sealed partial class CompletionTranslator
     private bool _upstreamStructured;
     private bool _reasoningEmitted;
     private bool _thinkOpen;
-    private int _nextToolIndex;
+    private readonly List<ToolCallRoute> _calls = [];
+    private int _nativeCalls;
+    private int _callsLetThrough;
     private string? _upstreamFinish;
     private byte[]? _usage;
 
@@ -53,7 +55,7 @@ public sealed partial class CompletionTranslator
     }
 
     /// <summary>True once anything the user can see (content or a tool call) was written.</summary>
-    public bool VisibleOutputStarted => ContentChunks > 0 || _nextToolIndex > 0;
+    public bool VisibleOutputStarted => ContentChunks > 0 || _calls.Count > 0;
 
     /// <summary>True once any delta beyond the role was written (reasoning included): from then on a retry would duplicate output.</summary>
     public bool OutputStarted => VisibleOutputStarted || _reasoningEmitted || _thinkOpen;
@@ -76,6 +78,10 @@ public sealed partial class CompletionTranslator
         _reasoningRoute = new ParserRoute(this);
         _fallbackText = null;
         _upstreamToolCalls.Clear();
+        _calls.Clear();
+        _nativeCalls = 0;
+        _callsLetThrough = 0;
+        DroppedToolCalls = 0;
         _upstreamStructured = false;
         _upstreamFinish = null;
         _usage = null;
@@ -96,7 +102,11 @@ public sealed partial class CompletionTranslator
         : ParseFlags.HasFlag(HarmonyParseFlags.TagsSeen) ? "raw"
         : "plain";
 
-    public int ToolCallCount => _nextToolIndex;
+    /// <summary>Tool calls the model made, in whatever form they reached the client.</summary>
+    public int ToolCallCount => _calls.Count;
+
+    /// <summary>Calls dropped because the request did not offer the tool or allows one call only.</summary>
+    public int DroppedToolCalls { get; private set; }
 
     /// <summary>Answer-text deltas written (for metrics and the summary log).</summary>
     public int ContentChunks { get; private set; }
@@ -140,7 +150,7 @@ public sealed partial class CompletionTranslator
         CloseThink();
         _completed = true;
         // Calls rendered as text or dropped are not tool calls to the client.
-        FinishReason = CompletedTurn.FinishReasonFor(truncated, _nextToolIndex > 0 && _output.ToolCalls == ToolCallMode.Native);
+        FinishReason = CompletedTurn.FinishReasonFor(truncated, _nativeCalls > 0);
         _sink.Finish(FinishReason, _passUsage && _usage is not null ? _usage : default);
     }
 
@@ -308,29 +318,62 @@ public sealed partial class CompletionTranslator
         }
     }
 
+    /// <summary>Opens a call in the form its tool and the request allow; returns its number for the route.</summary>
     private int StartToolCall(string name)
     {
-        var index = _nextToolIndex++;
-        switch (_output.ToolCalls)
+        var mode = ModeFor(name);
+        var clientIndex = -1;
+        switch (mode)
         {
             case ToolCallMode.Native:
+                clientIndex = _nativeCalls++;
                 CloseThink();
-                _sink.ToolCallStart(index, NewId("call_"), name);
+                _sink.ToolCallStart(clientIndex, NewId("call_"), name);
                 break;
             case ToolCallMode.Text:
                 EmitContent($"Tool call: {name}\n```json\n", separate: true);
                 break;
         }
 
-        return index;
+        _calls.Add(new ToolCallRoute(mode, clientIndex));
+        return _calls.Count - 1;
     }
 
-    private void ToolCallText(int index, ReadOnlySpan<char> arguments)
+    /// <summary>
+    /// The tool-call option for an offered call; a call to a tool the request did not offer is
+    /// never a native call (it is text under <c>text</c>, else dropped), and past the first call
+    /// with <c>parallel_tool_calls: false</c> the rest are dropped.
+    /// </summary>
+    private ToolCallMode ModeFor(string name)
     {
-        switch (_output.ToolCalls)
+        if (!_output.Tools.Offers(name))
+        {
+            if (_output.ToolCalls == ToolCallMode.Native)
+            {
+                DroppedToolCalls++;
+                return ToolCallMode.Drop;
+            }
+
+            return _output.ToolCalls;
+        }
+
+        if (!_output.Tools.ParallelToolCalls && _callsLetThrough > 0)
+        {
+            DroppedToolCalls++;
+            return ToolCallMode.Drop;
+        }
+
+        _callsLetThrough++;
+        return _output.ToolCalls;
+    }
+
+    private void ToolCallText(int call, ReadOnlySpan<char> arguments)
+    {
+        var route = _calls[call];
+        switch (route.Mode)
         {
             case ToolCallMode.Native:
-                _sink.ToolCallArguments(index, arguments);
+                _sink.ToolCallArguments(route.ClientIndex, arguments);
                 break;
             case ToolCallMode.Text:
                 _sink.Content(arguments);
@@ -338,15 +381,15 @@ public sealed partial class CompletionTranslator
         }
     }
 
-    private void EndToolCall(int index, bool argumentsSeen)
+    private void EndToolCall(int call, bool argumentsSeen)
     {
         if (!argumentsSeen)
         {
             // Edge case 34: an empty body is an empty argument object.
-            ToolCallText(index, "{}");
+            ToolCallText(call, "{}");
         }
 
-        if (_output.ToolCalls == ToolCallMode.Text)
+        if (_calls[call].Mode == ToolCallMode.Text)
         {
             _sink.Content("\n```\n");
         }
@@ -364,6 +407,9 @@ public sealed partial class CompletionTranslator
 
         return string.Concat(prefix, chars);
     }
+
+    /// <summary>Where one call's pieces go: its form, and its index among the client's tool calls (native only).</summary>
+    private readonly record struct ToolCallRoute(ToolCallMode Mode, int ClientIndex);
 
     /// <summary>Each parser reports to its own route, so a reasoning message left open does not capture content.</summary>
     private sealed class ParserRoute(CompletionTranslator owner) : IHarmonyEventSink

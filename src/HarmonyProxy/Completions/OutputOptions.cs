@@ -35,6 +35,9 @@ public sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolCal
 
     public static readonly OutputOptions Default = new(ReasoningMode.ReasoningContent, ToolCallMode.Native);
 
+    /// <summary>Which calls the request lets through as tool calls (<see cref="ToolPolicy"/>); the others follow the text and drop rules.</summary>
+    public ToolPolicy Tools { get; init; } = ToolPolicy.Unrestricted;
+
     public static bool TryParseReasoning(string? value, out ReasoningMode mode)
     {
         switch (value?.Trim().ToLowerInvariant())

@@ -15,7 +15,8 @@ namespace HarmonyProxy.Completions;
 /// <param name="ClientWantsUsage">The client asked for <c>stream_options.include_usage</c>.</param>
 /// <param name="Model">The requested model, for logs and metrics.</param>
 /// <param name="CleanedMessages">How many assistant messages had Harmony markup removed.</param>
-public sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages);
+/// <param name="Tools">Which tool calls may reach the client as <c>tool_calls</c>.</param>
+public sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages, ToolPolicy Tools);
 
 /// <summary>Why a request was refused, in OpenAI's terms.</summary>
 public sealed record RequestProblem(int Status, string Message, string? Param, string Code);
@@ -89,7 +90,7 @@ public static class RequestPreparer
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
         var upstreamBody = JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
-        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned);
+        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, ToolPolicy.FromRequest(request));
     }
 
     private static RequestProblem? Validate(JsonNode? body)

@@ -24,6 +24,7 @@ public sealed class ProxyMetrics
         TimeToFirstToken = factory.CreateHistogram("harmony_proxy_time_to_first_token_seconds", "Time from request to the first reasoning, answer or tool-call delta sent to the client.", ["stream"], new HistogramConfiguration { Buckets = FirstTokenBuckets });
         ParserEvents = factory.CreateCounter("harmony_proxy_parser_events_total", "Harmony parser events: final_chunk, reasoning_chunk, tool_call, fallback, malformed, stripped_form, leaked_tags_cleaned.", ["event"]);
         ToolCalls = factory.CreateCounter("harmony_proxy_tool_calls_total", "Tool calls returned to clients.");
+        ToolCallsDropped = factory.CreateCounter("harmony_proxy_tool_calls_dropped_total", "Tool calls the model made that the request did not allow (a tool it did not offer, tool_choice none, a second call with parallel_tool_calls false).");
         UpstreamRetries = factory.CreateCounter("harmony_proxy_upstream_retries_total", "Upstream attempts retried, by reason.", ["reason"]);
         WatchdogTerminations = factory.CreateCounter("harmony_proxy_watchdog_terminations_total", "Generations ended by a watchdog, by kind (first_byte, idle, no_visible_output, total).", ["kind"]);
         StreamsInFlight = factory.CreateGauge("harmony_proxy_streams_in_flight", "Completions being served right now.");
@@ -45,6 +46,8 @@ public sealed class ProxyMetrics
     public Counter ParserEvents { get; }
 
     public Counter ToolCalls { get; }
+
+    public Counter ToolCallsDropped { get; }
 
     public Counter UpstreamRetries { get; }
 

@@ -99,7 +99,7 @@ internal static class ChatCompletionsApi
         }
 
         // :: Step 5-6: attempts
-        var run = new CompletionRun(context, upstream, time, options, output, prepared, metrics, logger);
+        var run = new CompletionRun(context, upstream, time, options, output with { Tools = prepared.Tools }, prepared, metrics, logger);
         await run.ExecuteAsync();
         Record(metrics, run, Stream(prepared), started);
         if (run.Result is { Completed: true } completed)
@@ -151,7 +151,8 @@ internal static class ChatCompletionsApi
         metrics.ParserEvents.WithLabels("final_chunk").Inc(result.ContentChunks);
         metrics.ParserEvents.WithLabels("reasoning_chunk").Inc(result.ReasoningChunks);
         metrics.ParserEvents.WithLabels("tool_call").Inc(result.ToolCallCount);
-        metrics.ToolCalls.Inc(result.ToolCallCount);
+        metrics.ToolCalls.Inc(result.ToolCallCount - result.DroppedToolCalls);
+        metrics.ToolCallsDropped.Inc(result.DroppedToolCalls);
         if (result.FallbackUsed)
         {
             metrics.ParserEvents.WithLabels("fallback").Inc();

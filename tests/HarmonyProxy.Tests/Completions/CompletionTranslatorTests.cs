@@ -15,12 +15,8 @@ public sealed class CompletionTranslatorTests
     {
         var (stream, _) = TranslatorHarness.Run(LlamaChunks.RawStream(fixture.Raw, fixture.Truncated ? "length" : "stop"));
 
-        if (!fixture.Truncated)
-        {
-            // Streaming keeps a call cut by length (the client sees finish_reason length);
-            // only the non-streaming body drops it (DESIGN.md, "Tool calls").
-            Assert.Equal(fixture.ExpectedTools, stream.ToolCalls.Select(call => (call.Name, call.Arguments)).ToArray());
-        }
+        // A call cut by length is kept, arguments as far as they came (one rule, streamed or not).
+        Assert.Equal(fixture.ExpectedTools, stream.ToolCalls.Select(call => (call.Name, call.Arguments)).ToArray());
 
         Assert.Equal(fixture.Reasoning, stream.Reasoning);
         Assert.Equal(fixture.Finish, stream.FinishReason);
@@ -229,11 +225,12 @@ public sealed class CompletionTranslatorTests
     }
 
     [Fact]
-    public void NonStreamingAccumulator_DropsTruncatedInvalidToolCall()
+    public void TruncatedToolCall_OneRule_KeptWithItsPartialArguments_StreamedAndNot()
     {
+        var events = LlamaChunks.RawStream(Samples.ToolCall[..^8], finish: "length").ToList();
         var accumulator = new CompletionAccumulator();
         var translator = new CompletionTranslator(accumulator, OutputOptions.Default, passUsage: true);
-        foreach (var data in LlamaChunks.RawStream(Samples.ToolCall[..^8], finish: "length"))
+        foreach (var data in events)
         {
             if (translator.ProcessEvent(Encoding.UTF8.GetBytes(data)) == UpstreamEventKind.Done)
             {
@@ -241,12 +238,18 @@ public sealed class CompletionTranslatorTests
             }
         }
 
+        var (stream, _) = TranslatorHarness.Run(events);
+
         var body = JsonNode.Parse(accumulator.ToJson())!;
         var message = body["choices"]![0]!["message"]!;
-        Assert.Null(message["tool_calls"]);
+        var call = Assert.Single(message["tool_calls"]!.AsArray())!;
+        Assert.Equal("read_file", call["function"]!["name"]!.GetValue<string>());
+        Assert.Equal("{\"path\": \"a.py\", \"mod", call["function"]!["arguments"]!.GetValue<string>());
         Assert.Equal("length", body["choices"]![0]!["finish_reason"]!.GetValue<string>());
         Assert.Equal("Need the file.", message["reasoning_content"]!.GetValue<string>());
         Assert.Equal(JsonValueKind(null), message["content"]?.GetValueKind());
+        Assert.Equal([("read_file", "{\"path\": \"a.py\", \"mod")], stream.ToolCalls.Select(c => (c.Name, c.Arguments)));
+        Assert.Equal("length", stream.FinishReason);
     }
 
     [Fact]

@@ -62,8 +62,10 @@ public sealed class ChatCompletionsEndpointTests
     {
         await using var app = new HarmonyProxyApplication();
         app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.ToolCall));
+        var request = Request(stream: false);
+        request["tools"] = JsonNode.Parse("""[{"type":"function","function":{"name":"read_file","parameters":{"type":"object"}}}]""");
 
-        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(Request(stream: false)));
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json(request));
 
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         var call = body["choices"]![0]!["message"]!["tool_calls"]![0]!;

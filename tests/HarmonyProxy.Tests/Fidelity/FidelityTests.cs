@@ -161,6 +161,23 @@ public sealed class FidelityTests
         Assert.Equal("low", requests[1]["reasoning_effort"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData(SimFlavour.Raw)]
+    [InlineData(SimFlavour.Parsed)]
+    public async Task ToolCallTheClientDidNotOffer_IsNotANativeCall(SimFlavour flavour)
+    {
+        await using var harness = await LoopbackHarness.StartAsync(flavour);
+        harness.Simulator.Enqueue(new SimScript { Transcript = "tool_call" });
+
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: true));
+        var stream = ClientStream.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Empty(stream.ToolCalls);
+        Assert.Equal("stop", stream.FinishReason);
+        Assert.Equal(1, await harness.Proxy.MetricAsync("harmony_proxy_tool_calls_dropped_total"));
+        Assert.Equal(0, await harness.Proxy.MetricAsync("harmony_proxy_tool_calls_total"));
+    }
+
     private static StringContent Json(bool stream, string extra = "") =>
         new($$"""{"model":"gpt-oss-20b","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]{{extra}}}""", Encoding.UTF8, "application/json");
 }

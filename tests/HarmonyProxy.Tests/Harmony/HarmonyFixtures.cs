@@ -82,7 +82,7 @@ public static class HarmonyFixtures
             null, "x", "length", Truncated: true),
         new("14 truncated mid tool arguments",
             "<|channel|>analysis<|message|>x<|end|><|start|>assistant<|channel|>commentary to=functions.write <|constrain|>json<|message|>{\"path\":\"a.py\",\"content\":\"pri",
-            null, "x", "length", Truncated: true),
+            null, "x", "length", [("write", "{\"path\":\"a.py\",\"content\":\"pri")], Truncated: true),
         new("14 truncated after complete arguments",
             "<|channel|>commentary to=functions.write <|constrain|>json<|message|>{\"path\":\"a.py\"}",
             null, null, "length", [("write", "{\"path\":\"a.py\"}")], Truncated: true),

@@ -16,7 +16,7 @@ public sealed partial class ObservabilityTests
         await using var app = new HarmonyProxyApplication();
         app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.ToolCall));
 
-        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json("""{"stream":true,"messages":[{"role":"user","content":"hi"}]}"""));
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", Json("""{"stream":true,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"read_file"}}]}"""));
         await response.Content.ReadAsStringAsync();
         using var bad = await app.CreateClient().PostAsync("/v1/chat/completions", Json("{}"));
 
