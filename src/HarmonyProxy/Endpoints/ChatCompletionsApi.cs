@@ -37,6 +37,7 @@ internal static class ChatCompletionsApi
         TimeProvider time,
         ProxyMetrics metrics,
         UpstreamSetupReport setupReport,
+        UpstreamBreakerState breaker,
         IOptionsMonitor<HarmonyProxyOptions> optionsMonitor,
         ILogger<CompletionRun> logger)
     {
@@ -48,7 +49,7 @@ internal static class ChatCompletionsApi
         metrics.StreamsInFlight.Inc();
         try
         {
-            await HandleCoreAsync(context, upstream, gate, time, metrics, setupReport, options, logger, requestId, started);
+            await HandleCoreAsync(context, upstream, gate, time, metrics, setupReport, breaker, options, logger, requestId, started);
         }
         finally
         {
@@ -63,6 +64,7 @@ internal static class ChatCompletionsApi
         TimeProvider time,
         ProxyMetrics metrics,
         UpstreamSetupReport setupReport,
+        UpstreamBreakerState breaker,
         HarmonyProxyOptions options,
         ILogger logger,
         string requestId,
@@ -99,7 +101,7 @@ internal static class ChatCompletionsApi
         }
 
         // :: Step 5-6: attempts
-        var run = new CompletionRun(context, upstream, time, options, output with { Tools = prepared.Tools }, prepared, metrics, logger);
+        var run = new CompletionRun(context, upstream, time, options, output with { Tools = prepared.Tools }, prepared, metrics, breaker, logger);
         await run.ExecuteAsync();
         Record(metrics, run, Stream(prepared), started);
         if (run.Result is { Completed: true } completed)

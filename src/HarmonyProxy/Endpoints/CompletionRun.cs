@@ -26,6 +26,7 @@ internal sealed class CompletionRun(
     OutputOptions output,
     PreparedRequest prepared,
     ProxyMetrics metrics,
+    UpstreamBreakerState breaker,
     ILogger logger)
 {
     private const string RawReparse = "raw_reparse";
@@ -420,7 +421,7 @@ internal sealed class CompletionRun(
 
     private UpstreamFailure SendFailure(Exception exception) => exception switch
     {
-        BrokenCircuitException => new UpstreamFailure(503, "The upstream llama-server is failing repeatedly; the circuit breaker is open.", OpenAiError.Upstream, "circuit_open", TimeSpan.FromSeconds(5)),
+        BrokenCircuitException => new UpstreamFailure(503, $"The circuit breaker is open because {breaker.Reason}; requests fail fast until it is tried again.", OpenAiError.Upstream, "circuit_open", breaker.BreakDuration > TimeSpan.Zero ? breaker.BreakDuration : TimeSpan.FromSeconds(5)),
         TimeoutRejectedException => UpstreamFailure.TimedOut("no response headers within the first-byte timeout"),
         OperationCanceledException => UpstreamFailure.TimedOut("request cancelled"),
         _ => UpstreamFailure.Unreachable(Detail(exception)),

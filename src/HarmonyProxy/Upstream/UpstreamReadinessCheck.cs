@@ -23,7 +23,8 @@ public sealed class UpstreamReadinessCheck(
     IOptionsMonitor<HarmonyProxyOptions> options,
     TimeProvider time,
     ProxyMetrics metrics,
-    UpstreamSetupReport report) : IHealthCheck, IDisposable
+    UpstreamSetupReport report,
+    UpstreamBreakerState breaker) : IHealthCheck, IDisposable
 {
     public const string PropsProbe = "props";
     public const string ModelsProbe = "models";
@@ -83,7 +84,7 @@ public sealed class UpstreamReadinessCheck(
         }
         catch (BrokenCircuitException)
         {
-            return NotReady("The circuit breaker is open: llama-server failed repeatedly.");
+            return NotReady($"The circuit breaker is open because {breaker.Reason}.");
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {

@@ -32,7 +32,9 @@ public static class UpstreamResilience
     /// </summary>
     public static bool IsFailure(Outcome<HttpResponseMessage> outcome) => IsTransient(outcome);
 
-    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpstreamOptions options, Action<string>? onRetry = null)
+    /// <param name="onRetry">Told each retry's reason (<see cref="RetryReason"/>).</param>
+    /// <param name="breaker">Told why the circuit breaker opened, so its errors can say so.</param>
+    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, UpstreamOptions options, Action<string>? onRetry = null, UpstreamBreakerState? breaker = null)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(options);
@@ -61,6 +63,11 @@ public static class UpstreamResilience
             SamplingDuration = TimeSpan.FromSeconds(options.CircuitBreakerSamplingSeconds),
             BreakDuration = TimeSpan.FromSeconds(options.CircuitBreakerBreakSeconds),
             ShouldHandle = args => ValueTask.FromResult(IsFailure(args.Outcome)),
+            OnOpened = args =>
+            {
+                breaker?.Opened(args.Outcome, args.BreakDuration);
+                return ValueTask.CompletedTask;
+            },
         });
 
         pipeline.AddTimeout(TimeSpan.FromSeconds(options.FirstByteTimeoutSeconds));

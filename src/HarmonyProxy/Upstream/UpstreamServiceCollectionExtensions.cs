@@ -16,6 +16,7 @@ public static class UpstreamServiceCollectionExtensions
     /// </summary>
     public static IHttpClientBuilder AddUpstreamClient(this IServiceCollection services)
     {
+        services.AddSingleton<UpstreamBreakerState>();
         var client = services
             .AddHttpClient<UpstreamClient>(UpstreamClient.ClientName)
             .ConfigureHttpClient((provider, client) =>
@@ -50,7 +51,8 @@ public static class UpstreamServiceCollectionExtensions
             UpstreamResilience.Configure(
                 pipeline,
                 context.ServiceProvider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Upstream,
-                reason => metrics.UpstreamRetries.WithLabels(reason).Inc());
+                reason => metrics.UpstreamRetries.WithLabels(reason).Inc(),
+                context.ServiceProvider.GetRequiredService<UpstreamBreakerState>());
         });
         return client;
     }

@@ -127,5 +127,62 @@ public sealed class UpstreamResilienceTests
         Assert.Equal(3, calls);
     }
 
+    [Theory]
+    [InlineData(true, "could not be reached")]
+    [InlineData(false, "kept failing (HTTP 503)")]
+    public async Task OpenBreaker_SaysWhyItOpened(bool unreachable, string why)
+    {
+        await using var app = new HarmonyProxyApplication(new()
+        {
+            ["HarmonyProxy:Upstream:MaxRetries"] = "0",
+            ["HarmonyProxy:Upstream:CircuitBreakerMinimumThroughput"] = "2",
+        });
+        var chat = app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions");
+        if (unreachable)
+        {
+            chat.Throw(new HttpRequestException("Connection refused"));
+        }
+        else
+        {
+            chat.Respond(HttpStatusCode.ServiceUnavailable, "application/json", """{"error":{"message":"busy","type":"unavailable_error","code":503}}""");
+        }
+
+        var client = app.CreateClient();
+        for (var i = 0; i < 2; i++)
+        {
+            using var failing = await client.PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+        }
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("circuit_open", error["code"]!.GetValue<string>());
+        Assert.Contains(why, error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task PerRequestErrors_FromAHealthyUpstream_NeverOpenTheBreaker()
+    {
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:CircuitBreakerMinimumThroughput"] = "2" });
+        var calls = 0;
+        var healthy = LlamaChunks.Sse(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(_ => ++calls <= 12
+            ? new HttpResponseMessage(calls % 2 == 0 ? HttpStatusCode.InternalServerError : HttpStatusCode.BadRequest) { Content = new StringContent("""{"error":{"message":"Unsupported tool type","type":"server_error","code":500}}""") }
+            : new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(healthy, System.Text.Encoding.UTF8, "text/event-stream") });
+        var client = app.CreateClient();
+        for (var i = 0; i < 12; i++)
+        {
+            using var failing = await client.PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.NotEqual(HttpStatusCode.ServiceUnavailable, failing.StatusCode);
+        }
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json("""{"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(13, calls);
+    }
+
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 }
