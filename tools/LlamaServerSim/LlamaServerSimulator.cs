@@ -261,6 +261,14 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
             return;
         }
 
+        if (script.RawBody is { } rawBody)
+        {
+            // Bytes a transcript cannot produce (bad UTF-8, lone surrogate escapes): sent verbatim.
+            context.Response.ContentType = stream ? "text/event-stream" : "application/json; charset=utf-8";
+            await context.Response.Body.WriteAsync(rawBody, context.RequestAborted);
+            return;
+        }
+
         if (!stream)
         {
             await WriteWholeAsync(context, tokens, flavour, finish, promptTokens, toolName);

@@ -24,6 +24,9 @@ public sealed record SimScript
     /// <summary>Replay this raw Harmony text (raw and stripped flavours) instead of a built-in transcript.</summary>
     public string? RawText { get; init; }
 
+    /// <summary>Send these bytes as the whole response body (SSE for streaming requests, JSON otherwise) instead of a transcript.</summary>
+    public byte[]? RawBody { get; init; }
+
     /// <summary>Built-in transcript: answer, tool_call, after_tool, preamble_tool, analysis_only; chosen from the request when null.</summary>
     public string? Transcript { get; init; }
 

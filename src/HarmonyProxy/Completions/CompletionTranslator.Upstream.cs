@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -397,8 +398,26 @@ public sealed partial class CompletionTranslator
         return new UpstreamStreamError(message, type, code);
     }
 
-    private static string? ReadStringOrNull(ref Utf8JsonReader reader) =>
-        NextIsString(ref reader) ? reader.GetString() : null;
+    private static string? ReadStringOrNull(ref Utf8JsonReader reader)
+    {
+        if (!NextIsString(ref reader))
+        {
+            return null;
+        }
+
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // A lone surrogate escape or invalid UTF-8: U+FFFD in its place.
+            return LenientJsonString.Decode(RawValue(ref reader));
+        }
+    }
+
+    private static ReadOnlySpan<byte> RawValue(ref Utf8JsonReader reader) =>
+        reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
 
     /// <summary>Moves to a property's value; true when it is a string, else the value is skipped.</summary>
     private static bool NextIsString(ref Utf8JsonReader reader)
@@ -422,7 +441,22 @@ public sealed partial class CompletionTranslator
             _chars = new char[Math.Max(needed, _chars.Length * 2)];
         }
 
-        var written = reader.CopyString(_chars);
-        return _chars.AsSpan(0, written);
+        try
+        {
+            var written = reader.CopyString(_chars);
+            return _chars.AsSpan(0, written);
+        }
+        catch (InvalidOperationException)
+        {
+            // A lone surrogate escape or invalid UTF-8 from upstream: U+FFFD in its place, the
+            // stream goes on (llama-server itself replaces invalid UTF-8, llama-server.md §1.1).
+            var raw = RawValue(ref reader);
+            if (_chars.Length < LenientJsonString.MaxChars(raw.Length))
+            {
+                _chars = new char[LenientJsonString.MaxChars(raw.Length)];
+            }
+
+            return _chars.AsSpan(0, LenientJsonString.Decode(raw, _chars));
+        }
     }
 }

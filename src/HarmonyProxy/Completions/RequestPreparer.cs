@@ -52,10 +52,12 @@ public static class RequestPreparer
         {
             return PrepareCore(body, options, out problem);
         }
-        catch (InvalidOperationException exception)
+        catch (Exception exception) when (exception is InvalidOperationException or JsonException { InnerException: InvalidOperationException })
         {
-            // Text the JSON reader accepted but cannot turn into a string (lone surrogate escapes).
-            problem = Invalid($"The request body holds a value that cannot be read: {exception.Message}", null, "invalid_value");
+            // Text the JSON reader accepted but cannot turn into a string (a lone surrogate
+            // escape such as \ud800), found when a field is read or when the body is written again.
+            var reason = (exception.InnerException ?? exception).Message;
+            problem = Invalid($"The request body holds a string that is not valid text (an unpaired surrogate escape?): {reason}", null, "invalid_value");
             return null!;
         }
     }
