@@ -83,6 +83,7 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<SimScript> _scripts = new();
     private readonly ConcurrentQueue<JsonObject> _requests = new();
+    private readonly ConcurrentQueue<(string Path, string Body)> _otherRequests = new();
     private int _openStreams;
     private int _connectionsClosed;
 
@@ -155,8 +156,92 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
             : Options.Ready ? Results.Text(PropsJson(), "application/json") : LoadingModel(context));
         app.MapPost("/v1/chat/completions", ChatAsync);
         app.MapPost("/chat/completions", ChatAsync);
+        MapOtherRoutes(app);
         app.MapGet("/_sim/stats", () => Results.Json(new { requests = ChatRequestCount, open_streams = OpenStreams, client_disconnects = ClientDisconnects }));
         app.MapFallback(() => Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404));
+    }
+
+    /// <summary>Every request to a route other than chat completions: its path and body, in order.</summary>
+    public IReadOnlyCollection<(string Path, string Body)> OtherRequests => _otherRequests;
+
+    /// <summary>llama-server's routes beyond chat (llama-server.md §4): completions, embeddings, rerank, tokenize, slots.</summary>
+    private void MapOtherRoutes(WebApplication app)
+    {
+        foreach (var path in (string[])["/v1/completions", "/completions", "/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank", "/tokenize", "/detokenize"])
+        {
+            app.MapPost(path, async (HttpContext context) =>
+            {
+                using var reader = new StreamReader(context.Request.Body);
+                var body = await reader.ReadToEndAsync(context.RequestAborted);
+                _otherRequests.Enqueue((path, body));
+                if (!Options.Ready)
+                {
+                    await WriteErrorAsync(context, 503, "Loading model", "unavailable_error");
+                    return;
+                }
+
+                var request = JsonNode.Parse(body) as JsonObject ?? [];
+                await (path switch
+                {
+                    "/v1/completions" or "/completions" => CompletionAsync(context, request),
+                    "/v1/embeddings" or "/embeddings" => Json(context, new JsonObject
+                    {
+                        ["model"] = Options.Model,
+                        ["object"] = "list",
+                        ["usage"] = new JsonObject { ["prompt_tokens"] = 3, ["total_tokens"] = 3 },
+                        ["data"] = new JsonArray(new JsonObject { ["embedding"] = new JsonArray(0.25, -0.5, 0.125), ["index"] = 0, ["object"] = "embedding" }),
+                    }),
+                    "/v1/rerank" or "/rerank" => Json(context, new JsonObject
+                    {
+                        ["model"] = Options.Model,
+                        ["object"] = "list",
+                        ["results"] = new JsonArray(new JsonObject { ["index"] = 0, ["relevance_score"] = 0.875 }),
+                    }),
+                    "/tokenize" => Json(context, new JsonObject { ["tokens"] = new JsonArray(13225, 2375) }),
+                    _ => Json(context, new JsonObject { ["content"] = "Hello world" }),
+                });
+            });
+        }
+
+        // On by default in llama-server; it shows every slot's prompt, so the proxy must not pass it on.
+        app.MapGet("/slots", () => Results.Json(new[] { new { id = 0, is_processing = false, prompt = "another user's secret prompt" } }));
+    }
+
+    /// <summary>The OpenAI text completion: <c>choices[].text</c>, streamed one token per event when asked.</summary>
+    private async Task CompletionAsync(HttpContext context, JsonObject request)
+    {
+        string[] pieces = ["Once", " upon", " a", " time"];
+        if (request["stream"]?.GetValue<bool>() != true)
+        {
+            await Json(context, new JsonObject
+            {
+                ["choices"] = new JsonArray(new JsonObject { ["text"] = string.Concat(pieces), ["index"] = 0, ["logprobs"] = null, ["finish_reason"] = "length" }),
+                ["model"] = Options.Model,
+                ["object"] = "text_completion",
+            });
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        foreach (var piece in pieces)
+        {
+            var chunk = new JsonObject
+            {
+                ["choices"] = new JsonArray(new JsonObject { ["text"] = piece, ["index"] = 0, ["logprobs"] = null, ["finish_reason"] = null }),
+                ["model"] = Options.Model,
+                ["object"] = "text_completion",
+            };
+            await context.Response.WriteAsync("data: " + chunk.ToJsonString(Compact) + "\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+    }
+
+    private static Task Json(HttpContext context, JsonObject body)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        return context.Response.WriteAsync(body.ToJsonString(Compact), context.RequestAborted);
     }
 
     /// <summary>A random fault from the ones llama-server really shows, at <see cref="SimulatorOptions.FaultRate"/>.</summary>

@@ -56,7 +56,7 @@ public static class HarmonyProxyEndpointExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapChatCompletionsApi();
-        app.MapModelsApi();
+        app.MapPassThroughApi();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthResponses.WriteAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync });
         if (app.Services.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Metrics.Enabled)

@@ -76,7 +76,7 @@ public static class SecuritySetup
     }
 
     private static bool IsApiPath(PathString path) =>
-        path.StartsWithSegments("/v1") || path.StartsWithSegments("/chat") || path.StartsWithSegments("/models");
+        path.StartsWithSegments("/v1") || path.StartsWithSegments("/chat") || path.StartsWithSegments("/models") || PassThroughApi.NeedsKey(path);
 
     private static string? BearerToken(IHeaderDictionary headers)
     {

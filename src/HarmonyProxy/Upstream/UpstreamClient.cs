@@ -26,9 +26,24 @@ public sealed class UpstreamClient(HttpClient http, UpstreamCredentials credenti
         return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }
 
-    public async Task<HttpResponseMessage> GetAsync(string relativePath, string? clientAuthorization, CancellationToken cancellationToken)
+    public Task<HttpResponseMessage> GetAsync(string relativePath, string? clientAuthorization, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, relativePath, body: null, contentType: null, accept: null, clientAuthorization, cancellationToken);
+
+    /// <summary>Any other llama-server route: only the body, its content type, <c>Accept</c> and the key go up.</summary>
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string relativePath, byte[]? body, string? contentType, string? accept, string? clientAuthorization, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, relativePath);
+        using var request = new HttpRequestMessage(method, relativePath);
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(contentType, out var type) ? type : new MediaTypeHeaderValue("application/json");
+        }
+
+        if (!string.IsNullOrEmpty(accept))
+        {
+            request.Headers.Accept.TryParseAdd(accept);
+        }
+
         Authorize(request, clientAuthorization);
         return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
     }

@@ -1,0 +1,103 @@
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>
+/// llama-server's other routes, passed through so every tool can use one base URL (Continue
+/// indexes with embeddings): the model list, <c>/v1/completions</c>, <c>/v1/embeddings</c>,
+/// <c>/v1/rerank</c>, <c>/tokenize</c>, <c>/detokenize</c>, <c>/props</c> and <c>/health</c>.
+/// The same key and header rules as completions: the upstream key (or the client's), only
+/// <c>Content-Type</c> and <c>Accept</c> go up, only <c>Content-Type</c> comes back; the response
+/// body is relayed as it arrives (a streamed <c>/v1/completions</c> stays a stream). Never
+/// <c>/slots</c>: it shows other users' prompts.
+/// </summary>
+internal static class PassThroughApi
+{
+    /// <summary>Routes relative to llama-server's <c>/v1/</c> base (<c>..</c> climbs to its root).</summary>
+    private static readonly (string Route, string Upstream)[] Posts =
+    [
+        ("/v1/completions", "completions"),
+        ("/completions", "completions"),
+        ("/v1/embeddings", "embeddings"),
+        ("/embeddings", "embeddings"),
+        ("/v1/rerank", "rerank"),
+        ("/rerank", "../rerank"),
+        ("/tokenize", "../tokenize"),
+        ("/detokenize", "../detokenize"),
+    ];
+
+    public static IEndpointRouteBuilder MapPassThroughApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/models", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
+        app.MapGet("/v1/models/{**id}", (HttpContext context, UpstreamClient upstream, string id) => ForwardAsync(context, upstream, HttpMethod.Get, "models/" + Uri.EscapeDataString(id)));
+        app.MapGet("/models", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
+        app.MapGet("/props", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../props"));
+        app.MapGet("/health", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../health"));
+        foreach (var (route, upstreamPath) in Posts)
+        {
+            app.MapPost(route, (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Post, upstreamPath));
+        }
+
+        return app;
+    }
+
+    /// <summary>True for the routes this room serves that need a client key when keys are in use (<c>/health</c> stays open, as llama-server's does).</summary>
+    public static bool NeedsKey(PathString path) =>
+        path.StartsWithSegments("/props") || Posts.Any(post => path.StartsWithSegments(post.Route));
+
+    private static async Task ForwardAsync(HttpContext context, UpstreamClient upstream, HttpMethod method, string path)
+    {
+        byte[]? body = null;
+        if (method == HttpMethod.Post)
+        {
+            // Buffered (bounded) so a transient failure can be retried with the same bytes.
+            var limit = context.RequestServices.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Requests.MaxRequestBodyBytes;
+            body = await RequestBody.ReadAsync(context, limit);
+            if (body is null)
+            {
+                await ErrorResults.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than the limit of {limit} bytes.", "invalid_request_error", "request_too_large");
+                return;
+            }
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await upstream.SendAsync(method, path, body, context.Request.ContentType, context.Request.Headers.Accept.ToString(), context.Request.Headers.Authorization, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+        {
+            var failure = UpstreamFailure.Unreachable(".");
+            await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code);
+            return;
+        }
+
+        using (response)
+        {
+            if ((int)response.StatusCode >= 500)
+            {
+                var failure = await UpstreamFailure.FromResponseAsync(response, context.RequestAborted);
+                await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
+                return;
+            }
+
+            context.Response.StatusCode = (int)response.StatusCode;
+            context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+            try
+            {
+                await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+            }
+            catch (Exception exception) when (exception is IOException or OperationCanceledException or HttpRequestException)
+            {
+                // The client left, or llama-server broke mid-body: headers are out, nothing to add.
+                context.Abort();
+            }
+        }
+    }
+}
