@@ -56,6 +56,10 @@ internal static partial class Log
         Message = "llama-server's first completion: flavour={Flavour} (raw: Harmony tags in content; stripped: tag words only; parsed: llama-server split reasoning and tool calls itself; plain: no Harmony seen)")]
     public static partial void UpstreamFirstResponse(ILogger logger, string flavour);
 
+    [LoggerMessage(EventId = 15, EventName = "RequestFinished",
+        Message = "Request {RequestId} {Method} {Route} status={Status} duration={DurationMs}ms")]
+    public static partial void RequestFinished(ILogger logger, LogLevel level, string requestId, string method, string route, int status, double durationMs);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

@@ -104,6 +104,7 @@ internal static class ChatCompletionsApi
         var run = new CompletionRun(context, upstream, time, options, output with { Tools = prepared.Tools }, prepared, metrics, breaker, logger);
         await run.ExecuteAsync();
         Record(metrics, run, Stream(prepared), started);
+        context.Features.Set(new CompletionSummaryFeature(run.Outcome, run.Attempts, run.Recovery));
         if (run.Result is { Completed: true } completed)
         {
             setupReport.ObserveFirstResponse(completed.UpstreamFlavour);

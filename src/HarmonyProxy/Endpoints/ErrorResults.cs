@@ -1,4 +1,5 @@
 using HarmonyProxy.OpenAi;
+using Microsoft.AspNetCore.Builder;
 
 namespace HarmonyProxy.Endpoints;
 
@@ -14,6 +15,8 @@ public static class ErrorResults
         }
 
         context.Response.Clear();
+        // Clear() drops every header; the request id must survive on errors most of all.
+        context.Response.Headers[RequestIdMiddleware.HeaderName] = context.TraceIdentifier;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         if (wwwAuthenticate is not null)

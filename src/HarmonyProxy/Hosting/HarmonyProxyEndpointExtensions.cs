@@ -41,11 +41,12 @@ public static class HarmonyProxyEndpointExtensions
         return app;
     }
 
-    /// <summary>Request ids, then HTTP metrics for every route.</summary>
+    /// <summary>Request ids, one summary line per request, then HTTP metrics for every route.</summary>
     public static WebApplication UseHarmonyProxyObservability(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseRequestId();
+        app.UseRequestSummary();
         app.UseRouting();
         app.UseHttpMetrics(options => options.SetMetricFactory(Metrics.WithCustomRegistry(app.Services.GetRequiredService<CollectorRegistry>())));
         return app;
