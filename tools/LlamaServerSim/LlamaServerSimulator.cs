@@ -34,6 +34,9 @@ public sealed record SimulatorOptions
     /// <summary>The gpt-oss template's history checks (llama-server.md §2.6) answer 500 as a real template does.</summary>
     public bool TemplateChecks { get; init; }
 
+    /// <summary>Never send usage, even when asked (a server or a proxy in between that drops it).</summary>
+    public bool OmitUsage { get; init; }
+
     /// <summary>Serve <c>/props</c>; builds before it existed answer 404.</summary>
     public bool PropsAvailable { get; init; } = true;
 
@@ -461,13 +464,13 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
 
         var timings = Timings(promptTokens, sent);
         var finishChunk = Chunk(id, new JsonObject(), finish);
-        if (!includeUsage)
+        if (!includeUsage || Options.OmitUsage)
         {
             finishChunk["timings"] = timings;
         }
 
         pending.Append(Event(finishChunk));
-        if (includeUsage)
+        if (includeUsage && !Options.OmitUsage)
         {
             var usage = Chunk(id, null, null);
             usage["choices"] = new JsonArray();

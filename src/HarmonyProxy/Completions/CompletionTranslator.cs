@@ -41,6 +41,7 @@ public sealed partial class CompletionTranslator
     private int _callsLetThrough;
     private string? _upstreamFinish;
     private byte[]? _usage;
+    private int _upstreamDeltas;
 
     public CompletionTranslator(ICompletionSink sink, OutputOptions output, bool passUsage, int maxHeaderChars = 4096)
     {
@@ -85,6 +86,7 @@ public sealed partial class CompletionTranslator
         _upstreamStructured = false;
         _upstreamFinish = null;
         _usage = null;
+        _upstreamDeltas = 0;
         UpstreamError = null;
     }
 
@@ -119,6 +121,12 @@ public sealed partial class CompletionTranslator
     /// <summary>Upstream's usage object, when it sent one (llama-server: prompt/completion tokens).</summary>
     public ReadOnlyMemory<byte> Usage => _usage;
 
+    /// <summary>The prompt's size in tokens, roughly (the request's bytes / 4), for a usage estimate when upstream sends none.</summary>
+    public int EstimatedPromptTokens { get; set; }
+
+    /// <summary>True when the usage the client got was the proxy's estimate (upstream sent none).</summary>
+    public bool UsageEstimated { get; private set; }
+
     /// <summary>Closes the parsers and writes the single finish (or nothing if already completed).</summary>
     /// <param name="cut">The proxy ended the generation (a watchdog): finish as <c>length</c>.</param>
     public void Complete(bool cut = false)
@@ -151,7 +159,21 @@ public sealed partial class CompletionTranslator
         _completed = true;
         // Calls rendered as text or dropped are not tool calls to the client.
         FinishReason = CompletedTurn.FinishReasonFor(truncated, _nativeCalls > 0);
-        _sink.Finish(FinishReason, _passUsage && _usage is not null ? _usage : default);
+        _sink.Finish(FinishReason, _passUsage ? _usage ?? EstimateUsage() : default);
+    }
+
+    /// <summary>
+    /// Usage when llama-server sent none (older builds, builds that only send it when asked, a
+    /// stream cut by a watchdog): what was relayed, one upstream delta per token as llama-server
+    /// sends them, marked <c>"estimated": true</c>, so a client that asked always gets usage.
+    /// </summary>
+    private byte[] EstimateUsage()
+    {
+        UsageEstimated = true;
+        var prompt = EstimatedPromptTokens;
+        var completion = _upstreamDeltas;
+        return System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{prompt + completion},\"estimated\":true}}"));
     }
 
     /// <summary>Ends the completion with an error (upstream broke after output started).</summary>
@@ -189,6 +211,7 @@ public sealed partial class CompletionTranslator
 
     private void OnUpstreamContent(ReadOnlySpan<char> text)
     {
+        _upstreamDeltas++;
         KeepForFallback(text);
         _contentParser ??= new HarmonyStreamParser(_contentRoute, new HarmonyParserOptions
         {
@@ -202,6 +225,7 @@ public sealed partial class CompletionTranslator
 
     private void OnUpstreamReasoning(ReadOnlySpan<char> text)
     {
+        _upstreamDeltas++;
         // Reasoning llama-server already split out is never kept for the final-text fallback:
         // a turn that only reasoned (out of tokens, llama.cpp #15789) must not answer with it.
         _upstreamStructured = true;
@@ -216,6 +240,7 @@ public sealed partial class CompletionTranslator
 
     private void OnUpstreamToolCall(int upstreamIndex, string? id, string? name, ReadOnlySpan<char> arguments)
     {
+        _upstreamDeltas++;
         _upstreamStructured = true;
         if (!_upstreamToolCalls.TryGetValue(upstreamIndex, out var call))
         {

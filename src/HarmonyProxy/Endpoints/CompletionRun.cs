@@ -64,6 +64,9 @@ internal sealed class CompletionRun(
     /// </summary>
     public CompletionTranslator? Result { get; private set; }
 
+    /// <summary>About four bytes of JSON per token: rough, and only used when llama-server reports no usage.</summary>
+    private int PromptTokensEstimate => prepared.UpstreamBody.Length / 4;
+
     public async Task ExecuteAsync()
     {
         var upstreamOptions = options.Upstream;
@@ -86,7 +89,7 @@ internal sealed class CompletionRun(
     {
         await using var sse = new SseResponse(context, time, TimeSpan.FromSeconds(options.Upstream.KeepAliveSeconds));
         using var chunks = new SseChunkWriter(sse.Pending);
-        var translator = new CompletionTranslator(chunks, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars);
+        var translator = new CompletionTranslator(chunks, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
 
         var (end, failure) = await RunAttemptsAsync(
             () => translator,
@@ -132,7 +135,7 @@ internal sealed class CompletionRun(
     private async Task RespondAsync(StreamWatchdog watchdog)
     {
         var accumulator = new CompletionAccumulator();
-        var translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars);
+        var translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
 
         var (end, failure) = await RunAttemptsAsync(
             () => translator,
@@ -141,7 +144,7 @@ internal sealed class CompletionRun(
             {
                 // Nothing reached the client yet: a retry simply starts a new body.
                 accumulator = new CompletionAccumulator();
-                translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars);
+                translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
             },
             afterEvent: static () => ValueTask.CompletedTask,
             watchdog);

@@ -178,6 +178,47 @@ public sealed class FidelityTests
         Assert.Equal(0, await harness.Proxy.MetricAsync("harmony_proxy_tool_calls_total"));
     }
 
+    [Fact]
+    public async Task UpstreamWithoutUsage_StreamAskingForIt_GetsAnEstimatedUsageChunk()
+    {
+        await using var harness = await LoopbackHarness.StartAsync();
+        harness.Simulator.Options = harness.Simulator.Options with { OmitUsage = true };
+
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: true, ",\"stream_options\":{\"include_usage\":true}"));
+        var stream = ClientStream.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.NotNull(stream.Usage);
+        Assert.True(stream.Usage!["estimated"]!.GetValue<bool>());
+        Assert.True(stream.Usage["completion_tokens"]!.GetValue<int>() > 10);
+        Assert.True(stream.Usage["prompt_tokens"]!.GetValue<int>() > 0);
+        Assert.Equal(stream.Usage["prompt_tokens"]!.GetValue<int>() + stream.Usage["completion_tokens"]!.GetValue<int>(), stream.Usage["total_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task UpstreamWithoutUsage_Json_AlwaysHasUsage()
+    {
+        await using var harness = await LoopbackHarness.StartAsync(SimFlavour.Parsed);
+        harness.Simulator.Options = harness.Simulator.Options with { OmitUsage = true };
+
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: false));
+        var usage = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["usage"]!;
+
+        Assert.True(usage["estimated"]!.GetValue<bool>());
+        Assert.True(usage["completion_tokens"]!.GetValue<int>() > 10);
+    }
+
+    [Fact]
+    public async Task UpstreamUsage_IsPassedAsIs_NotEstimated()
+    {
+        await using var harness = await LoopbackHarness.StartAsync();
+
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: true, ",\"stream_options\":{\"include_usage\":true}"));
+        var stream = ClientStream.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Null(stream.Usage!["estimated"]);
+        Assert.True(stream.Usage["completion_tokens"]!.GetValue<int>() > 0);
+    }
+
     private static StringContent Json(bool stream, string extra = "") =>
         new($$"""{"model":"gpt-oss-20b","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]{{extra}}}""", Encoding.UTF8, "application/json");
 }
