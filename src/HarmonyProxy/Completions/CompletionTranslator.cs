@@ -218,6 +218,7 @@ public sealed partial class CompletionTranslator
             // llama-server that already split reasoning or calls out sends clean answer text;
             // leaked tags are still recognised from inside the body.
             StartInContent = _upstreamStructured,
+            LiteralTagsInCode = _upstreamStructured,
             MaxHeaderChars = _maxHeaderChars,
         });
         _contentParser.Feed(text);
@@ -233,6 +234,7 @@ public sealed partial class CompletionTranslator
         {
             StartInContent = true,
             InitialMessage = HarmonyMessageHeader.ReasoningContinuation,
+            LiteralTagsInCode = true,
             MaxHeaderChars = _maxHeaderChars,
         });
         _reasoningParser.Feed(text);

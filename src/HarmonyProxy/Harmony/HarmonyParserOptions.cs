@@ -20,6 +20,18 @@ public sealed record HarmonyParserOptions
     /// </summary>
     public int MaxHeaderChars { get; init; } = 4096;
 
+    /// <summary>
+    /// Answer text where tags are quoted rather than structure (llama-server's parsed
+    /// <c>content</c>): a tag inside Markdown code or right after a quote mark passes intact.
+    /// </summary>
+    public bool LiteralTagsInCode { get; init; }
+
+    /// <summary>
+    /// Header-less text that has become neither a tag nor a header within this many characters
+    /// is the answer: it streams from then on rather than wait for <see cref="MaxHeaderChars"/>.
+    /// </summary>
+    public int HeaderlessDecisionChars { get; init; } = 48;
+
     /// <summary>Edge case 31: inside a <c>final</c> body, a terminator followed by ordinary text is literal.</summary>
     public bool LiteralTerminatorsInFinal { get; init; } = true;
 }

@@ -82,6 +82,7 @@ public sealed partial class HarmonyStreamParser
     private bool _inJsonString;
     private bool _jsonEscape;
     private bool _isFinalBody;
+    private CodeSpanTracker _code;
     private string? _strippedChannel;
 
     public HarmonyStreamParser(IHarmonyEventSink sink, HarmonyParserOptions? options = null)
@@ -347,6 +348,15 @@ public sealed partial class HarmonyStreamParser
             return;
         }
 
+        if (_options.LiteralTagsInCode && _code.TagIsQuoted)
+        {
+            // Answer text that talks about Harmony: `<|channel|>` in code or quotes is text.
+            Flags |= HarmonyParseFlags.LiteralTags;
+            _code.ObserveLiteral(HarmonyTags.Text(tag));
+            _sink.OnText(HarmonyTags.Text(tag));
+            return;
+        }
+
         switch (tag)
         {
             case HarmonyTag.Message:
@@ -455,6 +465,19 @@ public sealed partial class HarmonyStreamParser
             ClearHeader();
             StartMessage(HarmonyMessageHeader.TrailingText);
             EmitBody(visible);
+            return;
+        }
+
+        if (!_anyMessage && !HeaderHasTag() && _header.Length > _options.HeaderlessDecisionChars
+            && !HarmonyHeaderParser.IsHeaderLike(HeaderText(), allowPartialLast: true))
+        {
+            // Text that became neither a tag nor a header within a few dozen characters is the
+            // answer (parsed content before any reasoning, a model not speaking Harmony): it
+            // streams from here on instead of arriving as one lump at MaxHeaderChars.
+            var answer = HeaderText().ToString();
+            ClearHeader();
+            StartMessage(HarmonyMessageHeader.PlainText);
+            EmitBody(answer);
             return;
         }
 
@@ -597,6 +620,7 @@ public sealed partial class HarmonyStreamParser
         _inJsonString = false;
         _jsonEscape = false;
         _isFinalBody = header.Channel == "final" && (header.Recipient is null or "assistant");
+        _code = default;
         _state = _mode == Mode.Stripped ? State.StrippedContent : State.Content;
         _sink.OnMessageStart(header);
     }
@@ -616,6 +640,10 @@ public sealed partial class HarmonyStreamParser
         if (_trackJson)
         {
             TrackJsonStrings(text);
+        }
+        else if (_options.LiteralTagsInCode)
+        {
+            _code.Observe(text);
         }
 
         _sink.OnText(text);
