@@ -13,12 +13,15 @@ namespace HarmonyProxy.Completions;
 public static class HistoryRepair
 {
     /// <summary>
-    /// Assistant messages whose content holds Harmony markup (a client stored a leaked answer)
-    /// are reduced to their final text; their analysis survives as <c>reasoning_content</c>
-    /// only across a tool-call round trip, as Harmony wants.
+    /// Assistant messages whose content is a leaked transcript (a client stored a raw or
+    /// stripped answer, <see cref="LeakedTranscript"/>) are reduced to their final text; their
+    /// analysis survives as <c>reasoning_content</c> only across a tool-call round trip, as
+    /// Harmony wants. Answers that quote tags in prose or code reach llama-server unchanged.
     /// </summary>
     /// <returns>How many messages were rewritten.</returns>
-    public static int CleanLeakedMarkup(JsonArray messages)
+    public static int CleanLeakedMarkup(JsonArray messages) => Clean(messages, onlyLeaked: true);
+
+    private static int Clean(JsonArray messages, bool onlyLeaked)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var cleaned = 0;
@@ -37,7 +40,7 @@ public static class HistoryRepair
                 continue;
             }
 
-            if (!HarmonyTags.ContainsAny(text))
+            if (!LeakedTranscript.IsLeaked(text) && (onlyLeaked || !HarmonyTags.ContainsAny(text)))
             {
                 continue;
             }
@@ -66,7 +69,8 @@ public static class HistoryRepair
     public static int RepairForTemplate(JsonArray messages)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var repaired = CleanLeakedMarkup(messages);
+        // The template refused the history: any markup goes, quoted or not.
+        var repaired = Clean(messages, onlyLeaked: false);
         foreach (var message in AssistantMessages(messages))
         {
             var changed = false;
