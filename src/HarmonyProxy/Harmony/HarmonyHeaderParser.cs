@@ -116,6 +116,20 @@ public static class HarmonyHeaderParser
         }
     }
 
+    /// <summary>The channel word <paramref name="text"/> ends with (and is longer than), or null: a stripped recipient glued to the next header word.</summary>
+    public static string? ChannelWordSuffix(ReadOnlySpan<char> text)
+    {
+        foreach (var word in ChannelWords)
+        {
+            if (text.Length > word.Length && text.EndsWith(word, StringComparison.Ordinal))
+            {
+                return word;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The channel word <paramref name="text"/> starts with, or null.</summary>
     public static string? MatchChannelWord(ReadOnlySpan<char> text)
     {

@@ -10,9 +10,12 @@ namespace HarmonyProxy.Harmony;
 public sealed partial class HarmonyStreamParser
 {
     private const string AssistantWord = "assistant";
+    private const string RecipientStart = " to=";
 
     /// <summary>A stripped recipient ends at whitespace or where its JSON arguments begin.</summary>
     private static readonly SearchValues<char> RecipientEnd = SearchValues.Create(" \t\n{[\"");
+
+    private static readonly SearchValues<char> RecipientEndOrTag = SearchValues.Create(" \t\n{[\"<");
 
     private enum StartDecision
     {
@@ -36,7 +39,7 @@ public sealed partial class HarmonyStreamParser
         {
             _mode = Mode.Stripped;
             Flags |= HarmonyParseFlags.StrippedForm;
-            EnterStrippedHeader(channel!);
+            EnterStrippedHeader(channel);
             ScanStripped(buffered.AsSpan(consumed));
             return;
         }
@@ -62,6 +65,19 @@ public sealed partial class HarmonyStreamParser
         }
 
         var offset = text.Length - trimmed.Length;
+        if (trimmed.StartsWith("to=", StringComparison.Ordinal))
+        {
+            // The output starts with the role header's recipient: " to=functions.x" and then
+            // "<|channel|>" (raw) or a channel word (stripped).
+            consumed = offset;
+            return DecideRecipientStart(trimmed);
+        }
+
+        if ("to=".AsSpan().StartsWith(trimmed, StringComparison.Ordinal))
+        {
+            return StartDecision.Wait;
+        }
+
         var wait = false;
         if (trimmed.StartsWith(AssistantWord, StringComparison.Ordinal))
         {
@@ -74,6 +90,12 @@ public sealed partial class HarmonyStreamParser
         }
 
         var rest = text[offset..];
+        if (offset > 0 && rest.TrimStart().StartsWith("to=", StringComparison.Ordinal))
+        {
+            consumed = offset + (rest.Length - rest.TrimStart().Length);
+            return DecideRecipientStart(rest.TrimStart());
+        }
+
         var word = HarmonyHeaderParser.MatchChannelWord(rest);
         if (word is null)
         {
@@ -96,6 +118,16 @@ public sealed partial class HarmonyStreamParser
 
             stripped = true;
         }
+        else if (after[0] == '<')
+        {
+            // "final<attempt_completion>…" (an XML tool answer) is a header; "final<|message|>" is raw.
+            if (after.Length == 1)
+            {
+                return StartDecision.Wait;
+            }
+
+            stripped = after[1] != '|';
+        }
         else
         {
             stripped = LooksLikeBodyStart(after[0]);
@@ -111,6 +143,30 @@ public sealed partial class HarmonyStreamParser
         return StartDecision.Stripped;
     }
 
+    /// <summary>"to=NAME" then a tag is raw; NAME glued to a channel word, or a channel word after spaces, is stripped.</summary>
+    private static StartDecision DecideRecipientStart(ReadOnlySpan<char> fromTo)
+    {
+        var name = fromTo[3..];
+        var end = name.IndexOfAny(RecipientEndOrTag);
+        if (end < 0)
+        {
+            return StartDecision.Wait;
+        }
+
+        if (HarmonyHeaderParser.ChannelWordSuffix(name[..end]) is not null)
+        {
+            return StartDecision.Stripped;
+        }
+
+        var after = name[end..].TrimStart(' ');
+        if (after.IsEmpty)
+        {
+            return StartDecision.Wait;
+        }
+
+        return HarmonyHeaderParser.MatchChannelWord(after) is not null ? StartDecision.Stripped : StartDecision.Raw;
+    }
+
     /// <summary>
     /// "analysisWe need…" vs an answer that merely starts with the word ("finally, …"): a glued
     /// body starts with a capital, a digit, a non-Latin letter or markup, never a lower-case letter.
@@ -118,7 +174,7 @@ public sealed partial class HarmonyStreamParser
     private static bool LooksLikeBodyStart(char c) =>
         (char.IsLetter(c) && !char.IsLower(c)) || char.IsDigit(c) || c is '\n' or '*' or '#' or '{' or '[' or '"' or '`' or '\'' or '(' or '-';
 
-    private void EnterStrippedHeader(string channel)
+    private void EnterStrippedHeader(string? channel)
     {
         _strippedChannel = channel;
         _state = State.StrippedHeader;
@@ -165,10 +221,20 @@ public sealed partial class HarmonyStreamParser
             var channel = HarmonyHeaderParser.MatchChannelWord(after);
             if (channel is null)
             {
-                if (HarmonyHeaderParser.IsChannelWordPrefix(after) || after.IsEmpty)
+                if (HarmonyHeaderParser.IsChannelWordPrefix(after) || after.IsEmpty || (after.Length < RecipientStart.Length && RecipientStart.AsSpan().StartsWith(after, StringComparison.Ordinal)))
                 {
                     EmitStrippedText(text[..at]);
                     Hold(text[at..]);
+                    return;
+                }
+
+                if (after.StartsWith(RecipientStart, StringComparison.Ordinal))
+                {
+                    // The recipient in the role header: "assistant to=functions.x" + channel word.
+                    EmitStrippedText(text[..at]);
+                    CloseMessage(HarmonyMessageEnd.Implicit);
+                    EnterStrippedHeader(null);
+                    ScanStripped(after);
                     return;
                 }
 
@@ -204,88 +270,6 @@ public sealed partial class HarmonyStreamParser
         }
 
         return 0;
-    }
-
-    /// <summary>
-    /// Reads the rest of a stripped header after its channel word: <c> to=NAME</c> (recipient
-    /// cut at whitespace or where JSON begins, a glued <c>json</c> removed: edge case 17), then a
-    /// bare <c>json</c>/<c>code</c>. Returns false while more input is needed.
-    /// </summary>
-    private bool TryOpenStrippedMessage(bool final, out string body)
-    {
-        var text = _header.ToString();
-        body = string.Empty;
-        string? recipient = null;
-        string? contentType = null;
-        var rest = text.AsSpan();
-
-        if (rest.StartsWith(" to=", StringComparison.Ordinal))
-        {
-            var name = rest[4..];
-            var end = name.IndexOfAny(RecipientEnd);
-            if (end < 0 && !final && text.Length <= _options.MaxHeaderChars)
-            {
-                return false;
-            }
-
-            if (end < 0)
-            {
-                end = name.Length;
-            }
-
-            var target = name[..end];
-            if (target.EndsWith("json", StringComparison.Ordinal) && target.Length > 4)
-            {
-                target = target[..^4];
-                contentType = "json";
-            }
-
-            recipient = target.IsEmpty ? null : target.ToString();
-            rest = name[end..];
-            foreach (var type in (ReadOnlySpan<string>)[" json", "json", " code", "code"])
-            {
-                if (rest.StartsWith(type, StringComparison.Ordinal))
-                {
-                    contentType = type.Trim();
-                    rest = rest[type.Length..];
-                    break;
-                }
-
-                if (!final && type.AsSpan().StartsWith(rest, StringComparison.Ordinal) && rest.Length < type.Length)
-                {
-                    return false;
-                }
-            }
-
-            rest = rest.TrimStart(' ');
-        }
-        else if (!final && rest.Length < 4 && " to=".AsSpan().StartsWith(rest, StringComparison.Ordinal))
-        {
-            // Nothing after the channel word yet, or the start of " to=": a recipient may follow.
-            return false;
-        }
-
-        _header.Clear();
-        StartMessage(new HarmonyMessageHeader(_strippedChannel, recipient, contentType, HarmonyMessageOrigin.Stripped));
-        body = rest.ToString();
-        return true;
-    }
-
-    private void CompleteStrippedHeader(HarmonyMessageEnd end)
-    {
-        var text = _header.ToString();
-        if (text.StartsWith(" to=", StringComparison.Ordinal) && text.AsSpan(4).IndexOfAny(RecipientEnd) < 0)
-        {
-            // Cut off inside the recipient: nothing usable (edge case 13).
-            _header.Clear();
-            return;
-        }
-
-        if (TryOpenStrippedMessage(final: true, out var body))
-        {
-            EmitStrippedText(body);
-            CloseMessage(end);
-        }
     }
 
     private void ReleaseStrippedHold(string held)
