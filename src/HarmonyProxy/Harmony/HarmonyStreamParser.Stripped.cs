@@ -90,6 +90,12 @@ public sealed partial class HarmonyStreamParser
         }
 
         var rest = text[offset..];
+        if (offset > 0 && (rest.TrimStart().IsEmpty || (rest.TrimStart().Length < 3 && "to=".AsSpan().StartsWith(rest.TrimStart(), StringComparison.Ordinal))))
+        {
+            // "assistant" and then perhaps " to=": the role header's recipient may follow.
+            return StartDecision.Wait;
+        }
+
         if (offset > 0 && rest.TrimStart().StartsWith("to=", StringComparison.Ordinal))
         {
             consumed = offset + (rest.Length - rest.TrimStart().Length);
@@ -159,7 +165,7 @@ public sealed partial class HarmonyStreamParser
         }
 
         var after = name[end..].TrimStart(' ');
-        if (after.IsEmpty)
+        if (after.IsEmpty || HarmonyHeaderParser.IsChannelWordPrefix(after))
         {
             return StartDecision.Wait;
         }
