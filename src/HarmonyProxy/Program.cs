@@ -18,6 +18,9 @@ builder.AddHarmonyProxyTransport();
 // CORS for browser clients, only for the configured origins (off by default)
 builder.AddHarmonyProxyCors();
 
+// Graceful drain on SIGTERM: not ready, new requests 503, open streams finish or end cleanly
+builder.AddHarmonyProxyDrain();
+
 var app = builder.Build();
 
 // Errors in OpenAI's shape, never a stack trace
@@ -25,6 +28,9 @@ app.UseHarmonyProxyErrors();
 
 // Request ids and HTTP metrics
 app.UseHarmonyProxyObservability();
+
+// While draining: 503 with Retry-After for new requests
+app.UseHarmonyProxyDrain();
 
 // CORS preflight answers and headers, before the key check (a preflight carries no key)
 app.UseHarmonyProxyCors();

@@ -13,6 +13,9 @@ public enum WatchdogKind
 
     /// <summary>The request's total ceiling.</summary>
     Total,
+
+    /// <summary>The proxy is shutting down and the drain time is over.</summary>
+    Shutdown,
 }
 
 /// <summary>The watchdogs' limits for one request.</summary>
@@ -132,6 +135,29 @@ public sealed class StreamWatchdog : IDisposable
         {
             // The next event starts the idle limit again, whenever it comes.
             _idleRunning = false;
+        }
+    }
+
+    /// <summary>Ends the generation now, as a watchdog would: the proxy is shutting down and the drain time is over.</summary>
+    public void EndForShutdown()
+    {
+        lock (_gate)
+        {
+            if (_disposed || _cancellation.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _fired = WatchdogKind.Shutdown;
+        }
+
+        try
+        {
+            _cancellation.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended meanwhile.
         }
     }
 

@@ -23,6 +23,14 @@ public sealed class HarmonyProxyOptions
     public SecuritySettings Security { get; set; } = new();
 
     public CorsSettings Cors { get; set; } = new();
+
+    public ShutdownSettings Shutdown { get; set; } = new();
+}
+
+public sealed class ShutdownSettings
+{
+    /// <summary>On SIGTERM, open completions may finish for this long before they are ended cleanly (<c>DRAIN_SECONDS</c>).</summary>
+    public double DrainSeconds { get; set; } = 25;
 }
 
 public sealed class CorsSettings

@@ -43,6 +43,11 @@ public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxy
             }
         }
 
+        if (options.Shutdown.DrainSeconds is < 0 or > 3600)
+        {
+            errors.Add($"HarmonyProxy:Shutdown:DrainSeconds must be between 0 and 3600; got {options.Shutdown.DrainSeconds}.");
+        }
+
         if (upstream.ReadinessProbe?.ToUpperInvariant() is not ("PROPS" or "MODELS"))
         {
             errors.Add($"HarmonyProxy:Upstream:ReadinessProbe must be 'props' or 'models'; got '{upstream.ReadinessProbe}'.");

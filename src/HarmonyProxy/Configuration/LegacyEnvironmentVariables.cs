@@ -24,6 +24,7 @@ public static class LegacyEnvironmentVariables
         ("UPSTREAM_API_KEY_FILE", "HarmonyProxy:Upstream:ApiKeyFile"),
         ("HARMONY_PROXY_API_KEYS_FILE", "HarmonyProxy:Security:ApiKeysFile"),
         ("METRICS_BEARER_TOKEN", "HarmonyProxy:Security:MetricsBearerToken"),
+        ("DRAIN_SECONDS", "HarmonyProxy:Shutdown:DrainSeconds"),
     ];
 
     public static IConfigurationBuilder AddLegacyEnvironmentVariables(this IConfigurationBuilder builder, Func<string, string?>? read = null)

@@ -60,6 +60,14 @@ internal static partial class Log
         Message = "Request {RequestId} {Method} {Route} status={Status} duration={DurationMs}ms")]
     public static partial void RequestFinished(ILogger logger, LogLevel level, string requestId, string method, string route, int status, double durationMs);
 
+    [LoggerMessage(EventId = 16, EventName = "DrainStarted", Level = LogLevel.Warning,
+        Message = "Shutting down: not ready, new requests get 503; {OpenCompletions} open completions may finish for {DrainSeconds} s")]
+    public static partial void DrainStarted(ILogger logger, int openCompletions, double drainSeconds);
+
+    [LoggerMessage(EventId = 17, EventName = "DrainFinished", Level = LogLevel.Warning,
+        Message = "Drain finished: {EndedCompletions} completions still open at the deadline were ended")]
+    public static partial void DrainFinished(ILogger logger, int endedCompletions);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

@@ -38,6 +38,7 @@ internal static class ChatCompletionsApi
         ProxyMetrics metrics,
         UpstreamSetupReport setupReport,
         UpstreamBreakerState breaker,
+        DrainState drain,
         IOptionsMonitor<HarmonyProxyOptions> optionsMonitor,
         ILogger<CompletionRun> logger)
     {
@@ -47,9 +48,10 @@ internal static class ChatCompletionsApi
         var requestId = context.TraceIdentifier;
         var started = Stopwatch.GetTimestamp();
         metrics.StreamsInFlight.Inc();
+        using var open = drain.Enter();
         try
         {
-            await HandleCoreAsync(context, upstream, gate, time, metrics, setupReport, breaker, options, logger, requestId, started);
+            await HandleCoreAsync(context, upstream, gate, time, metrics, setupReport, breaker, drain, options, logger, requestId, started);
         }
         finally
         {
@@ -65,6 +67,7 @@ internal static class ChatCompletionsApi
         ProxyMetrics metrics,
         UpstreamSetupReport setupReport,
         UpstreamBreakerState breaker,
+        DrainState drain,
         HarmonyProxyOptions options,
         ILogger logger,
         string requestId,
@@ -101,7 +104,10 @@ internal static class ChatCompletionsApi
         }
 
         // :: Step 5-6: attempts
-        var run = new CompletionRun(context, upstream, time, options, output with { Tools = prepared.Tools }, prepared, metrics, breaker, logger);
+        var run = new CompletionRun(context, upstream, time, options, output with { Tools = prepared.Tools }, prepared, metrics, breaker, logger)
+        {
+            ShutdownSignal = drain.StreamsMustEnd,
+        };
         await run.ExecuteAsync();
         Record(metrics, run, Stream(prepared), started);
         context.Features.Set(new CompletionSummaryFeature(run.Outcome, run.Attempts, run.Recovery));

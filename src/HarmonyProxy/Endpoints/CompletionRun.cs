@@ -67,6 +67,9 @@ internal sealed class CompletionRun(
     /// <summary>About four bytes of JSON per token: rough, and only used when llama-server reports no usage.</summary>
     private int PromptTokensEstimate => prepared.UpstreamBody.Length / 4;
 
+    /// <summary>Cancelled when the proxy's drain time is over: the generation ends as a watchdog would end it.</summary>
+    public CancellationToken ShutdownSignal { get; init; }
+
     public async Task ExecuteAsync()
     {
         var upstreamOptions = options.Upstream;
@@ -75,6 +78,7 @@ internal sealed class CompletionRun(
             TimeSpan.FromSeconds(upstreamOptions.NoVisibleOutputTimeoutSeconds),
             TimeSpan.FromSeconds(upstreamOptions.TotalTimeoutSeconds));
         using var watchdog = new StreamWatchdog(limits, time, context.RequestAborted);
+        using var shutdown = ShutdownSignal.Register(static state => ((StreamWatchdog)state!).EndForShutdown(), watchdog);
         if (prepared.ClientStreams)
         {
             await StreamAsync(watchdog);
@@ -177,6 +181,9 @@ internal sealed class CompletionRun(
             case AttemptEnd.ClientGone:
                 Outcome = "client_cancelled";
                 Log.ClientDisconnected(logger, context.TraceIdentifier);
+                return true;
+            case AttemptEnd.Watchdog when nothingSent && Watchdog == WatchdogKind.Shutdown:
+                await FailBeforeOutputAsync(new UpstreamFailure(503, "The proxy is shutting down; retry, another replica will answer.", OpenAiError.Server, "shutting_down", TimeSpan.FromSeconds(1)));
                 return true;
             case AttemptEnd.Watchdog when nothingSent:
                 await FailBeforeOutputAsync(UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
@@ -438,6 +445,7 @@ internal sealed class CompletionRun(
         WatchdogKind.Idle => "idle",
         WatchdogKind.NoVisibleOutput => "no_visible_output",
         WatchdogKind.Total => "total",
+        WatchdogKind.Shutdown => "shutdown",
         _ => "none",
     };
 
