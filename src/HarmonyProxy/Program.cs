@@ -6,6 +6,9 @@ builder.AddHarmonyProxyConfiguration();
 // Logging: Serilog, JSON lines in containers, text in development
 builder.AddHarmonyProxyLogging();
 
+// OpenTelemetry traces and metrics over OTLP, when OTEL_EXPORTER_OTLP_ENDPOINT is set
+builder.AddHarmonyProxyTelemetry();
+
 // Services: validated options and the typed llama-server client
 builder.AddHarmonyProxy();
 

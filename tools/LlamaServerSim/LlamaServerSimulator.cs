@@ -428,12 +428,12 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
                 if (script.LegacyErrorFraming)
                 {
                     // Builds before Sep 2025 (llama-server.md §4.3): a bare error field, then [DONE].
-                    pending.Append("error: ").Append(Error(script.ErrorMessage, "server_error", 500)["error"]!.ToJsonString(Compact)).Append("\n\n");
+                    pending.Append("error: ").Append(Error(script.ErrorMessage, ErrorType(script.ErrorCode), script.ErrorCode)["error"]!.ToJsonString(Compact)).Append("\n\n");
                     pending.Append("data: [DONE]\n\n");
                 }
                 else
                 {
-                    pending.Append(Event(new JsonObject { ["error"] = Error(script.ErrorMessage, "server_error", 500)["error"]!.DeepClone() }));
+                    pending.Append(Event(new JsonObject { ["error"] = Error(script.ErrorMessage, ErrorType(script.ErrorCode), script.ErrorCode)["error"]!.DeepClone() }));
                 }
 
                 await WriteAsync(context, pending, cancellation);
@@ -610,6 +610,13 @@ public sealed class LlamaServerSimulator : IAsyncDisposable
         context.Response.ContentType = "application/json; charset=utf-8";
         await context.Response.WriteAsync(Error(message, type, status).ToJsonString(Compact), context.RequestAborted);
     }
+
+    private static string ErrorType(int code) => code switch
+    {
+        400 => "invalid_request_error",
+        503 => "unavailable_error",
+        _ => "server_error",
+    };
 
     private static JsonObject Error(string message, string type, int code) =>
         new() { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["type"] = type } };

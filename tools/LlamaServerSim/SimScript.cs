@@ -56,6 +56,9 @@ public sealed record SimScript
 
     public string ErrorMessage { get; init; } = "Failed to parse input at pos 0: <|channel|>??";
 
+    /// <summary>The error event's <c>code</c> (its <c>type</c> follows: 503 is <c>unavailable_error</c>).</summary>
+    public int ErrorCode { get; init; } = 500;
+
     /// <summary>Frame the error event as builds before Sep 2025 did: <c>error: {…}</c>, then <c>data: [DONE]</c>.</summary>
     public bool LegacyErrorFraming { get; init; }
 

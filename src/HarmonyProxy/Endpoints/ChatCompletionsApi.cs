@@ -111,6 +111,7 @@ internal static class ChatCompletionsApi
         await run.ExecuteAsync();
         Record(metrics, run, Stream(prepared), started);
         context.Features.Set(new CompletionSummaryFeature(run.Outcome, run.Attempts, run.Recovery));
+        RecordTelemetry(context, run, prepared);
         if (run.Result is { Completed: true } completed)
         {
             setupReport.ObserveFirstResponse(completed.UpstreamFlavour);
@@ -186,6 +187,58 @@ internal static class ChatCompletionsApi
         {
             metrics.Tokens.WithLabels("prompt").Inc(prompt);
             metrics.Tokens.WithLabels("completion").Inc(completion);
+        }
+    }
+
+    /// <summary>GenAI attributes on the request's span and the GenAI histograms, when OpenTelemetry listens.</summary>
+    private static void RecordTelemetry(HttpContext context, CompletionRun run, PreparedRequest prepared)
+    {
+        if (!ProxyTelemetry.Tracing)
+        {
+            return;
+        }
+
+        var usage = run.Result is { } result && UsageTokens.TryRead(result.Usage.Span, out var input, out var output) ? (input, output) : ((long, long)?)null;
+        if (run.TimeToFirstToken is { } ttft)
+        {
+            ProxyTelemetry.TimeToFirstToken.Record(ttft, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
+        }
+
+        if (usage is { } tokens)
+        {
+            ProxyTelemetry.TokenUsage.Record(tokens.Item1, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+            ProxyTelemetry.TokenUsage.Record(tokens.Item2, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        }
+
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()?.Activity is not { IsAllDataRequested: true } span)
+        {
+            return;
+        }
+
+        span.SetTag("gen_ai.operation.name", "chat");
+        span.SetTag("gen_ai.request.model", prepared.Model);
+        span.SetTag("harmony_proxy.request_id", context.TraceIdentifier);
+        span.SetTag("harmony_proxy.outcome", run.Outcome);
+        span.SetTag("harmony_proxy.upstream_attempts", run.Attempts);
+        if (run.Recovery is not null)
+        {
+            span.SetTag("harmony_proxy.recovery", run.Recovery);
+        }
+
+        if (run.Result?.FinishReason is { } finish)
+        {
+            span.SetTag("gen_ai.response.finish_reasons", new[] { finish });
+        }
+
+        if (usage is { } counted)
+        {
+            span.SetTag("gen_ai.usage.input_tokens", counted.Item1);
+            span.SetTag("gen_ai.usage.output_tokens", counted.Item2);
+        }
+
+        if (run.TimeToFirstToken is { } firstToken)
+        {
+            span.SetTag("gen_ai.server.time_to_first_token", firstToken);
         }
     }
 

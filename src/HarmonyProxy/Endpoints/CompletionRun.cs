@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
@@ -216,6 +217,7 @@ internal sealed class CompletionRun(
         {
             Attempts++;
             watchdog.PauseIdle();
+            using var span = ProxyTelemetry.StartAttempt(Attempts, _pendingRecovery);
             HttpResponseMessage response;
             try
             {
@@ -230,6 +232,7 @@ internal sealed class CompletionRun(
                 }
 
                 EndRecovery(succeeded: false);
+                span?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
                 return end == AttemptEnd.Broken ? (end, SendFailure(exception)) : (end, null);
             }
 
@@ -255,6 +258,7 @@ internal sealed class CompletionRun(
                 }
 
                 EndRecovery(succeeded: false);
+                span?.SetStatus(ActivityStatusCode.Error, failure.Code);
                 if (!canRetry())
                 {
                     return (AttemptEnd.Broken, failure);

@@ -27,7 +27,10 @@ public static class LoggingSetup
             // hold up a request thread, least of all a socket thread (TransportSetup).
             if (string.Equals(format, "text", StringComparison.OrdinalIgnoreCase))
             {
-                logger.WriteTo.Async(sink => sink.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+                // The trace id ends every line, as it is in every JSON line (@tr).
+                logger.WriteTo.Async(sink => sink.Console(
+                    outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {TraceId}{NewLine}{Exception}",
+                    formatProvider: System.Globalization.CultureInfo.InvariantCulture));
             }
             else
             {

@@ -43,6 +43,9 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
     /// <summary>The app's clock, when a test drives it (<c>FakeTimeProvider</c>); the system clock otherwise.</summary>
     public TimeProvider? Time { get; init; }
 
+    /// <summary>More service configuration for one test (an in-memory trace exporter, say).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
+
     /// <summary>Every Serilog event the app wrote.</summary>
     public LogEventCollector LogEvents { get; } = new();
 
@@ -87,6 +90,8 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
             {
                 services.AddSingleton(Time);
             }
+
+            TestServices?.Invoke(services);
             if (_realUpstream is null)
             {
                 services.AddHttpClient<UpstreamClient>(UpstreamClient.ClientName).ConfigurePrimaryHttpMessageHandler(() => Upstream);
