@@ -10,6 +10,8 @@
 # ROUNDS=n the number of measured rounds, interleaved across the ways (5); medians are reported.
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy only (runtime experiments,
 # e.g. DOTNET_gcServer=0); the figures in the README were taken without it.
+# PROXY_DLL=path runs another build of HarmonyProxy (a ReadyToRun publish, say) instead of the
+# Release build; WARMUP=0 ROUNDS=1 then measures a cold process (cold-start CPU per token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STREAMS=${1:-200}
@@ -69,7 +71,7 @@ UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
   HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
   HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
-  env ${PROXY_ENV:-} dotnet src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll >"$work/proxy.log" 2>&1 &
+  env ${PROXY_ENV:-} dotnet "${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 
