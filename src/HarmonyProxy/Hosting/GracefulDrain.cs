@@ -40,8 +40,7 @@ public static class GracefulDrain
         var drain = app.Services.GetRequiredService<DrainState>();
         app.Use(async (context, next) =>
         {
-            var path = context.Request.Path;
-            if (drain.IsDraining && !path.StartsWithSegments("/healthz") && !path.StartsWithSegments("/readyz") && !path.StartsWithSegments("/metrics"))
+            if (drain.IsDraining && !ProbeRoutes.IsProbe(context.Request.Path))
             {
                 await ErrorResults.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "The proxy is shutting down; retry, another replica will answer.", OpenAiError.Server, "shutting_down", retryAfter: TimeSpan.FromSeconds(1));
                 return;

@@ -35,7 +35,7 @@ public static class RequestSummaryLogging
             {
                 if (context.Features.Get<CompletionSummaryFeature>() is null)
                 {
-                    var level = IsProbe(context.Request.Path) ? LogLevel.Debug : LogLevel.Information;
+                    var level = ProbeRoutes.IsProbe(context.Request.Path) ? LogLevel.Debug : LogLevel.Information;
                     if (logger.IsEnabled(level))
                     {
                         Log.RequestFinished(logger, level, context.TraceIdentifier, context.Request.Method, Route(context),
@@ -45,9 +45,6 @@ public static class RequestSummaryLogging
             }
         });
     }
-
-    private static bool IsProbe(PathString path) =>
-        path.StartsWithSegments("/metrics") || path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz");
 
     /// <summary>The route pattern that served the request (low cardinality), else the path, cut short.</summary>
     private static string Route(HttpContext context)

@@ -30,7 +30,7 @@ public static class TelemetrySetup
             .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: typeof(TelemetrySetup).Assembly.GetName().Version?.ToString()))
             .WithTracing(tracing => tracing
                 .AddSource(ProxyTelemetry.Name)
-                .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsProbe(context.Request.Path))
+                .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !ProbeRoutes.IsProbe(context.Request.Path))
                 .AddHttpClientInstrumentation()
                 .AddOtlpExporter())
             .WithMetrics(metrics => metrics
@@ -40,8 +40,4 @@ public static class TelemetrySetup
                 .AddOtlpExporter());
         return builder;
     }
-
-    /// <summary>Kubernetes probes and Prometheus scrapes every few seconds would drown the traces.</summary>
-    private static bool IsProbe(PathString path) =>
-        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
 }
