@@ -34,6 +34,8 @@ internal sealed class CompletionRun(
     private const string HistoryRepairKind = "history_repair";
 
     private readonly long _started = time.GetTimestamp();
+    private readonly UpstreamRetryBudget _budget = new(options.Upstream.MaxRetries);
+    private int _attempt;
     private bool _rawReparseTried;
     private bool _historyRepairTried;
     private string? _pendingRecovery;
@@ -48,8 +50,8 @@ internal sealed class CompletionRun(
 
     public string Outcome { get; private set; } = "ok";
 
-    /// <summary>Requests sent to llama-server for this client request (recoveries included; the send pipeline's own retries not).</summary>
-    public int Attempts { get; private set; }
+    /// <summary>Requests llama-server received for this client request: every try of every layer, recoveries included.</summary>
+    public int Attempts => _budget.Sent;
 
     /// <summary>The recovery re-requests tried (<c>raw_reparse</c>, <c>history_repair</c>, joined by <c>+</c>), or null.</summary>
     public string? Recovery { get; private set; }
@@ -199,10 +201,10 @@ internal sealed class CompletionRun(
 
     /// <summary>
     /// Sends and relays until one attempt completes. While <paramref name="canRetry"/> says
-    /// nothing was shown yet, a broken attempt is asked again: a transient break up to
-    /// MaxRetries more times; a failure of llama-server's parser or template once each, in the
-    /// way that avoids it (<see cref="TryStartRecovery"/>); a deterministic error never. The send
-    /// itself has its own retries and breaker (<see cref="UpstreamResilience"/>).
+    /// nothing was shown yet, a broken attempt is asked again: a transient break while the retry
+    /// budget lasts (shared with the send pipeline's own retries, <see cref="UpstreamRetryBudget"/>:
+    /// MaxRetries bounds them together); a failure of llama-server's parser or template once each,
+    /// in the way that avoids it (<see cref="TryStartRecovery"/>); a deterministic error never.
     /// </summary>
     private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RunAttemptsAsync(
         Func<CompletionTranslator> translator,
@@ -212,16 +214,15 @@ internal sealed class CompletionRun(
         StreamWatchdog watchdog)
     {
         var body = prepared.UpstreamBody;
-        var retries = 0;
         while (true)
         {
-            Attempts++;
+            _attempt++;
             watchdog.PauseIdle();
-            using var span = ProxyTelemetry.StartAttempt(Attempts, _pendingRecovery);
+            using var span = ProxyTelemetry.StartAttempt(_attempt, _pendingRecovery);
             HttpResponseMessage response;
             try
             {
-                response = await upstream.SendChatAsync(body, context.Request.Headers.Authorization, watchdog.Token);
+                response = await upstream.SendChatAsync(body, context.Request.Headers.Authorization, _budget, watchdog.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
             {
@@ -271,11 +272,10 @@ internal sealed class CompletionRun(
                 }
 
                 // An error status was already retried by the send's pipeline if it was transient.
-                if (relayed && failure.Kind == UpstreamErrorKind.Transient && retries < options.Upstream.MaxRetries)
+                if (relayed && failure.Kind == UpstreamErrorKind.Transient && _budget.TryTake())
                 {
-                    retries++;
                     metrics.UpstreamRetries.WithLabels("stream_broken_before_output").Inc();
-                    Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, Attempts, failure.Code);
+                    Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, _attempt, failure.Code);
                     restart();
                     continue;
                 }
@@ -317,7 +317,7 @@ internal sealed class CompletionRun(
 
         _pendingRecovery = kind;
         Recovery = Recovery is null ? kind : Recovery + "+" + kind;
-        Log.UpstreamRecoveryStarted(logger, context.TraceIdentifier, Attempts, failure.Kind == UpstreamErrorKind.ParseFailure ? "parse failure" : "template error", failure.Code, kind);
+        Log.UpstreamRecoveryStarted(logger, context.TraceIdentifier, _attempt, failure.Kind == UpstreamErrorKind.ParseFailure ? "parse failure" : "template error", failure.Code, kind);
         return true;
     }
 

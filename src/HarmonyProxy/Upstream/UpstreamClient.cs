@@ -14,13 +14,19 @@ public sealed class UpstreamClient(HttpClient http, UpstreamCredentials credenti
     public const string ClientName = "llama-server";
 
     /// <param name="body">The prepared request as UTF-8 JSON; sent as is on every attempt.</param>
-    public async Task<HttpResponseMessage> SendChatAsync(byte[] body, string? clientAuthorization, CancellationToken cancellationToken)
+    /// <param name="budget">The client request's retries, shared with the caller's own retry loop.</param>
+    public async Task<HttpResponseMessage> SendChatAsync(byte[] body, string? clientAuthorization, UpstreamRetryBudget? budget, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
         using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
         {
             Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
+        if (budget is not null)
+        {
+            request.Options.Set(UpstreamRetryBudget.Key, budget);
+        }
+
         request.Headers.Accept.ParseAdd("text/event-stream");
         Authorize(request, clientAuthorization);
         return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

@@ -47,7 +47,7 @@ public static class UpstreamResilience
                 UseJitter = true,
                 Delay = TimeSpan.FromSeconds(options.RetryBackoffSeconds),
                 ShouldRetryAfterHeader = true,
-                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && TakeRetry(args.Context)),
                 OnRetry = args =>
                 {
                     onRetry?.Invoke(RetryReason(args.Outcome));
@@ -72,6 +72,10 @@ public static class UpstreamResilience
 
         pipeline.AddTimeout(TimeSpan.FromSeconds(options.FirstByteTimeoutSeconds));
     }
+
+    /// <summary>A chat request spends its client request's shared budget; other calls (probes, routes passed through) only MaxRetries.</summary>
+    private static bool TakeRetry(ResilienceContext context) =>
+        context.GetRequestMessage()?.Options.TryGetValue(UpstreamRetryBudget.Key, out var budget) != true || budget!.TryTake();
 
     /// <summary>A low-cardinality reason for logs and metrics.</summary>
     public static string RetryReason(Outcome<HttpResponseMessage> outcome) => outcome switch

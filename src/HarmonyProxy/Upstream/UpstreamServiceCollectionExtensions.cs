@@ -54,6 +54,8 @@ public static class UpstreamServiceCollectionExtensions
                 reason => metrics.UpstreamRetries.WithLabels(reason).Inc(),
                 context.ServiceProvider.GetRequiredService<UpstreamBreakerState>());
         });
+        // Inner to the pipeline: once per try, so the budget knows what llama-server received.
+        client.AddHttpMessageHandler(() => new SendCountingHandler());
         return client;
     }
 }
