@@ -10,7 +10,7 @@ public sealed record CompletedTurn(
     string FinishReason)
 {
     /// <summary>
-    /// Applies harmony.md section 5 to a collected turn: finish is <c>length</c> if upstream said
+    /// Applies docs/harmony-format.md section 5 to a collected turn: finish is <c>length</c> if upstream said
     /// so, else <c>tool_calls</c> when a call was made, else <c>stop</c>. A call cut by
     /// <c>length</c> stays, with its arguments as far as they came: one rule for streamed and
     /// whole responses, as OpenAI does (the finish tells the client the call is incomplete).
@@ -21,7 +21,7 @@ public sealed record CompletedTurn(
         return new CompletedTurn(collector.Content, collector.Reasoning, collector.ToolCalls, FinishReasonFor(truncated, collector.ToolCalls.Count > 0));
     }
 
-    /// <summary>harmony.md section 5: <c>length</c> wins, then <c>tool_calls</c>, else <c>stop</c>.</summary>
+    /// <summary>docs/harmony-format.md section 5: <c>length</c> wins, then <c>tool_calls</c>, else <c>stop</c>.</summary>
     public static string FinishReasonFor(bool truncated, bool madeToolCall) =>
         truncated ? "length" : madeToolCall ? "tool_calls" : "stop";
 }

@@ -9,7 +9,7 @@ public enum HarmonyMessageRole
     Dropped,
 }
 
-/// <summary>The classification table of harmony.md section 7.</summary>
+/// <summary>The classification table of docs/harmony-format.md section 7.</summary>
 public static class HarmonyClassifier
 {
     private const string FunctionsPrefix = "functions.";

@@ -1,6 +1,6 @@
 namespace HarmonyProxy.Harmony;
 
-/// <summary>A raw header split into its parts (see harmony.md section 7, "Header parse").</summary>
+/// <summary>A raw header split into its parts (docs/harmony-format.md, section 2).</summary>
 /// <param name="Channel">Word after the last <c>&lt;|channel|&gt;</c> (or a lone channel word when the tag was lost).</param>
 /// <param name="Recipient">First <c>to=X</c> that is not <c>to=assistant</c>; <c>assistant</c> if that was the only one.</param>
 /// <param name="ContentType">Word after <c>&lt;|constrain|&gt;</c>, else a bare <c>json</c>/<c>code</c>.</param>

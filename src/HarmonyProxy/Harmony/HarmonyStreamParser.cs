@@ -23,7 +23,7 @@ public enum HarmonyParseFlags
 
 /// <summary>
 /// Incremental, synchronous Harmony parser: text deltas in (split anywhere, even inside a tag),
-/// events out through an <see cref="IHarmonyEventSink"/>. It follows harmony.md section 7 and
+/// events out through an <see cref="IHarmonyEventSink"/>. It follows docs/harmony-format.md section 7 and
 /// starts in header state because llama-server's prompt ends with <c>&lt;|start|&gt;assistant</c>.
 /// </summary>
 /// <remarks>

@@ -9,7 +9,7 @@ namespace HarmonyProxy.Harmony;
 public sealed record HarmonyToolCall(string Name, string Arguments, bool Complete);
 
 /// <summary>
-/// Collects a whole turn from parser events and applies the joining rules of harmony.md
+/// Collects a whole turn from parser events and applies the joining rules of docs/harmony-format.md
 /// section 7: visible pieces and reasoning pieces each joined with a newline.
 /// </summary>
 public sealed class HarmonyTurnCollector : IHarmonyEventSink

@@ -15,7 +15,7 @@ public sealed record HarmonyCase(
     public override string ToString() => Name;
 }
 
-/// <summary>The edge cases of harmony.md section 6, each with the contract's expected result.</summary>
+/// <summary>The edge cases of docs/harmony-format.md section 6, each with the contract's expected result.</summary>
 public static class HarmonyFixtures
 {
     public static readonly HarmonyCase[] All =
