@@ -1,2 +1,2 @@
 // WebApplicationFactory<Program> needs a public Program type (eShop's Program.Testing.cs).
-public partial class Program;
+internal partial class Program;

@@ -3,7 +3,7 @@ using HarmonyProxy.Harmony;
 namespace HarmonyProxy.Completions;
 
 /// <summary>A finished turn as OpenAI sees it: content, reasoning, tool calls and finish reason.</summary>
-public sealed record CompletedTurn(
+internal sealed record CompletedTurn(
     string? Content,
     string? Reasoning,
     IReadOnlyList<HarmonyToolCall> ToolCalls,

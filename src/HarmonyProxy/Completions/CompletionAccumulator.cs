@@ -10,7 +10,7 @@ namespace HarmonyProxy.Completions;
 /// did not ask to stream. A call cut by <c>length</c> is kept with its arguments as far as they
 /// came, as in a stream and as OpenAI does: <c>finish_reason: length</c> tells the client.
 /// </summary>
-public sealed class CompletionAccumulator : ICompletionSink
+internal sealed class CompletionAccumulator : ICompletionSink
 {
     private readonly StringBuilder _content = new();
     private readonly StringBuilder _reasoning = new();

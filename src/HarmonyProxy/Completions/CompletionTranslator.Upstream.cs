@@ -5,7 +5,7 @@ using HarmonyProxy.OpenAi;
 namespace HarmonyProxy.Completions;
 
 /// <summary>What one upstream SSE event meant.</summary>
-public enum UpstreamEventKind
+internal enum UpstreamEventKind
 {
     /// <summary>A chunk (or a whole non-streaming completion) was taken in.</summary>
     Chunk,
@@ -21,10 +21,10 @@ public enum UpstreamEventKind
 }
 
 /// <summary>An error upstream reported inside the stream.</summary>
-public sealed record UpstreamStreamError(string Message, string Type, string? Code);
+internal sealed record UpstreamStreamError(string Message, string Type, string? Code);
 
 /// <summary>Reading llama-server chunks with <see cref="Utf8JsonReader"/>: no DOM, no per-token strings.</summary>
-public sealed partial class CompletionTranslator
+internal sealed partial class CompletionTranslator
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 

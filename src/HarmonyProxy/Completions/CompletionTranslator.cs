@@ -16,7 +16,7 @@ namespace HarmonyProxy.Completions;
 /// honouring <see cref="OutputOptions"/>, (4) at the end (<see cref="Complete"/>) close the
 /// parsers, apply <see cref="HarmonyFallback"/> if nothing visible came, and finish once.
 /// </remarks>
-public sealed partial class CompletionTranslator
+internal sealed partial class CompletionTranslator
 {
     private const int MaxFallbackChars = 256 * 1024;
 

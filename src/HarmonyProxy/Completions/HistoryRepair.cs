@@ -10,7 +10,7 @@ namespace HarmonyProxy.Completions;
 /// <c>Requests:CleanHistory</c> is on); <see cref="RepairForTemplate"/> runs only after
 /// llama-server's template named a history problem.
 /// </summary>
-public static class HistoryRepair
+internal static class HistoryRepair
 {
     /// <summary>
     /// Assistant messages whose content is a leaked transcript (a client stored a raw or

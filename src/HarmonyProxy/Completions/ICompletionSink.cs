@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace HarmonyProxy.Completions;
 
 /// <summary>The response's identity, taken from upstream's first chunk.</summary>
-public sealed record CompletionEnvelope(string Id, string Model, long Created, string? SystemFingerprint)
+internal sealed record CompletionEnvelope(string Id, string Model, long Created, string? SystemFingerprint)
 {
     /// <summary>Opens the response object and writes the identity fields every OpenAI completion starts with.</summary>
     /// <param name="objectType"><c>chat.completion</c> or <c>chat.completion.chunk</c>.</param>
@@ -26,7 +26,7 @@ public sealed record CompletionEnvelope(string Id, string Model, long Created, s
 /// Where a translated completion goes: OpenAI SSE chunks for streaming clients
 /// (<see cref="SseChunkWriter"/>) or one JSON body (<see cref="CompletionAccumulator"/>).
 /// </summary>
-public interface ICompletionSink
+internal interface ICompletionSink
 {
     void Begin(CompletionEnvelope envelope);
 

@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Completions;
 
 /// <summary>What happens to the model's chain of thought.</summary>
-public enum ReasoningMode
+internal enum ReasoningMode
 {
     /// <summary>Dropped.</summary>
     None,
@@ -14,7 +14,7 @@ public enum ReasoningMode
 }
 
 /// <summary>What happens to Harmony tool calls.</summary>
-public enum ToolCallMode
+internal enum ToolCallMode
 {
     /// <summary>OpenAI <c>tool_calls</c>, streamed incrementally.</summary>
     Native,
@@ -27,7 +27,7 @@ public enum ToolCallMode
 }
 
 /// <summary>The output choices for one request.</summary>
-public sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolCalls)
+internal sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolCalls)
 {
     public const string ReasoningHeader = "X-Harmony-Reasoning";
     public const string ToolCallsHeader = "X-Harmony-Tool-Calls";

@@ -10,7 +10,7 @@ namespace HarmonyProxy.Completions;
 /// top-level field, or the Responses-style <c>reasoning.effort</c>), else the deployment's
 /// default, is written into both, keeping the client's other kwargs.
 /// </summary>
-public static class ReasoningEffort
+internal static class ReasoningEffort
 {
     /// <summary>What gpt-oss knows; <c>minimal</c> and <c>none</c>, which other models accept, become <c>low</c>: gpt-oss cannot switch its reasoning off.</summary>
     public static string? Normalize(string value) => value switch

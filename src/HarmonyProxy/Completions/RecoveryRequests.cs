@@ -9,7 +9,7 @@ namespace HarmonyProxy.Completions;
 /// after llama-server failed a request, never on the token path, so parsing the body again
 /// costs nothing that matters.
 /// </summary>
-public static class RecoveryRequests
+internal static class RecoveryRequests
 {
     /// <summary>
     /// The same request with llama-server's own parsing off (<c>reasoning_format: none</c>,

@@ -16,13 +16,13 @@ namespace HarmonyProxy.Completions;
 /// <param name="Model">The requested model, for logs and metrics.</param>
 /// <param name="CleanedMessages">How many assistant messages had Harmony markup removed.</param>
 /// <param name="Tools">Which tool calls may reach the client as <c>tool_calls</c>.</param>
-public sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages, ToolPolicy Tools);
+internal sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages, ToolPolicy Tools);
 
 /// <summary>Why a request was refused, in OpenAI's terms.</summary>
-public sealed record RequestProblem(int Status, string Message, string? Param, string Code);
+internal sealed record RequestProblem(int Status, string Message, string? Param, string Code);
 
 /// <summary>How requests are rewritten before llama-server sees them.</summary>
-public sealed record RequestPreparationOptions
+internal sealed record RequestPreparationOptions
 {
     public static readonly IReadOnlyList<string> HarmonyStops = [HarmonyTags.Return, HarmonyTags.Call];
 
@@ -44,7 +44,7 @@ public sealed record RequestPreparationOptions
 /// and always streams from upstream (so stalls are visible and llama-server's non-streaming
 /// parse failures, llama.cpp #25321, are avoided). Everything else passes through untouched.
 /// </summary>
-public static class RequestPreparer
+internal static class RequestPreparer
 {
     public static PreparedRequest Prepare(JsonNode? body, RequestPreparationOptions options, out RequestProblem? problem)
     {

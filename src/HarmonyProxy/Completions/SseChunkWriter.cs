@@ -10,7 +10,7 @@ namespace HarmonyProxy.Completions;
 /// written with <see cref="Utf8JsonWriter"/> straight into the buffer, so a token costs no
 /// intermediate strings. The caller flushes.
 /// </summary>
-public sealed class SseChunkWriter : ICompletionSink, IDisposable
+internal sealed class SseChunkWriter : ICompletionSink, IDisposable
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();

@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Completions;
 
 /// <summary>Which limit ended a generation.</summary>
-public enum WatchdogKind
+internal enum WatchdogKind
 {
     None,
 
@@ -19,7 +19,7 @@ public enum WatchdogKind
 }
 
 /// <summary>The watchdogs' limits for one request.</summary>
-public sealed record WatchdogLimits(TimeSpan Idle, TimeSpan NoVisibleOutput, TimeSpan Total);
+internal sealed record WatchdogLimits(TimeSpan Idle, TimeSpan NoVisibleOutput, TimeSpan Total);
 
 /// <summary>
 /// The per-request stall watchdogs as one cancellation token: the idle limit runs from the last
@@ -34,7 +34,7 @@ public sealed record WatchdogLimits(TimeSpan Idle, TimeSpan NoVisibleOutput, Tim
 /// token, not a timer-queue update, and a stream holds one timer and one linked token source
 /// instead of one of each per limit.
 /// </remarks>
-public sealed class StreamWatchdog : IDisposable
+internal sealed class StreamWatchdog : IDisposable
 {
     // Timers cannot be set beyond about 49 days; a longer limit is reached in steps.
     private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);

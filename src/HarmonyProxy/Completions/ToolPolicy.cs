@@ -12,7 +12,7 @@ namespace HarmonyProxy.Completions;
 /// <param name="AnyName">True when every name is allowed (no request to judge by: tests, benchmarks).</param>
 /// <param name="Names">The offered function names.</param>
 /// <param name="ParallelToolCalls">False when the client wants at most one call per turn.</param>
-public sealed record ToolPolicy(bool AnyName, IReadOnlySet<string> Names, bool ParallelToolCalls)
+internal sealed record ToolPolicy(bool AnyName, IReadOnlySet<string> Names, bool ParallelToolCalls)
 {
     public static readonly ToolPolicy Unrestricted = new(true, new HashSet<string>(), true);
 

@@ -6,7 +6,7 @@ namespace HarmonyProxy.Configuration;
 /// names such as <c>UPSTREAM_BASE_URL</c>, see <see cref="LegacyEnvironmentVariables"/>).
 /// Defaults here equal those in <c>appsettings.json</c>.
 /// </summary>
-public sealed class HarmonyProxyOptions
+internal sealed class HarmonyProxyOptions
 {
     public const string SectionName = "HarmonyProxy";
 
@@ -27,19 +27,19 @@ public sealed class HarmonyProxyOptions
     public ShutdownSettings Shutdown { get; set; } = new();
 }
 
-public sealed class ShutdownSettings
+internal sealed class ShutdownSettings
 {
     /// <summary>On SIGTERM, open completions may finish for this long before they are ended cleanly (<c>DRAIN_SECONDS</c>).</summary>
     public double DrainSeconds { get; set; } = 25;
 }
 
-public sealed class CorsSettings
+internal sealed class CorsSettings
 {
     /// <summary>Browser origins (<c>https://app.example.com</c>) allowed to call the proxy (<c>CORS_ALLOWED_ORIGINS</c>, comma-separated); empty: CORS off.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
 }
 
-public sealed class UpstreamOptions
+internal sealed class UpstreamOptions
 {
     /// <summary>llama-server's OpenAI base URL; <c>/v1</c> is added when missing.</summary>
     public string BaseUrl { get; set; } = "http://127.0.0.1:8080/v1";
@@ -119,7 +119,7 @@ public sealed class UpstreamOptions
     }
 }
 
-public sealed class OutputSettings
+internal sealed class OutputSettings
 {
     /// <summary><c>none</c> | <c>reasoning_content</c> | <c>think_tags</c>.</summary>
     public string Reasoning { get; set; } = "reasoning_content";
@@ -131,7 +131,7 @@ public sealed class OutputSettings
     public string? ProxyMode { get; set; }
 }
 
-public sealed class RequestSettings
+internal sealed class RequestSettings
 {
     /// <summary>Add <c>&lt;|return|&gt;</c> and <c>&lt;|call|&gt;</c> to <c>stop</c> (<c>HARMONY_STOPS_ENABLED</c>).</summary>
     public bool HarmonyStopsEnabled { get; set; } = true;
@@ -149,19 +149,19 @@ public sealed class RequestSettings
     public long MaxRequestBodyBytes { get; set; } = 16 * 1024 * 1024;
 }
 
-public sealed class ParserSettings
+internal sealed class ParserSettings
 {
     /// <summary>Most header or header-less text the parser holds before releasing it.</summary>
     public int MaxHeaderChars { get; set; } = 4096;
 }
 
-public sealed class MetricsSettings
+internal sealed class MetricsSettings
 {
     /// <summary>Serve <c>/metrics</c> (<c>METRICS_ENABLED</c>).</summary>
     public bool Enabled { get; set; } = true;
 }
 
-public sealed class SecuritySettings
+internal sealed class SecuritySettings
 {
     /// <summary>Accepted client keys (<c>HARMONY_PROXY_API_KEYS</c>, comma-separated); empty: no key needed.</summary>
     public List<string> ApiKeys { get; set; } = [];

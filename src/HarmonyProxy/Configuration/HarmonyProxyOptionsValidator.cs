@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace HarmonyProxy.Configuration;
 
 /// <summary>Checks every setting at start-up and names each bad one with its value.</summary>
-public sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxyOptions>
+internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyProxyOptions>
 {
     public ValidateOptionsResult Validate(string? name, HarmonyProxyOptions options)
     {

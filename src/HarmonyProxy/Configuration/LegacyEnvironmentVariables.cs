@@ -6,7 +6,7 @@ namespace HarmonyProxy.Configuration;
 /// The Python predecessor's environment variables, mapped onto this service's settings so
 /// existing deployments keep working. Added after the standard sources, so they win.
 /// </summary>
-public static class LegacyEnvironmentVariables
+internal static class LegacyEnvironmentVariables
 {
     private static readonly (string Variable, string Key)[] Map =
     [

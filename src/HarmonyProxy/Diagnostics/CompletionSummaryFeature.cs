@@ -7,4 +7,4 @@ namespace HarmonyProxy.Diagnostics;
 /// <param name="Outcome">ok, client_error, upstream_error, watchdog, client_cancelled or rejected.</param>
 /// <param name="Attempts">Requests sent to llama-server.</param>
 /// <param name="Recovery">The recoveries tried, or null.</param>
-public sealed record CompletionSummaryFeature(string Outcome, int Attempts, string? Recovery);
+internal sealed record CompletionSummaryFeature(string Outcome, int Attempts, string? Recovery);

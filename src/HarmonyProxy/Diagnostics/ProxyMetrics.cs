@@ -8,7 +8,7 @@ namespace HarmonyProxy.Diagnostics;
 /// Created on an injected <see cref="CollectorRegistry"/> (the default one in production, a
 /// fresh one per test host), so tests can assert exact deltas.
 /// </summary>
-public sealed class ProxyMetrics
+internal sealed class ProxyMetrics
 {
     /// <summary>Buckets for local LLMs: a request can take from a fraction of a second to half an hour.</summary>
     private static readonly double[] DurationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800];

@@ -9,7 +9,7 @@ namespace HarmonyProxy.Diagnostics;
 /// two histograms. All are recorded once per attempt or request, never per token, and cost
 /// nothing while no OpenTelemetry listener is attached (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> unset).
 /// </summary>
-public static class ProxyTelemetry
+internal static class ProxyTelemetry
 {
     public const string Name = "HarmonyProxy";
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Builder;
 namespace HarmonyProxy.Endpoints;
 
 /// <summary>Writes errors in OpenAI's shape with the right status; never a stack trace.</summary>
-public static class ErrorResults
+internal static class ErrorResults
 {
     public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? code, string? param = null, TimeSpan? retryAfter = null, string? wwwAuthenticate = null)
     {

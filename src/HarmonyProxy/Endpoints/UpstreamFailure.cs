@@ -6,7 +6,7 @@ namespace HarmonyProxy.Endpoints;
 /// <summary>An upstream failure, as the HTTP error the client gets, and what it means for another attempt.</summary>
 /// <param name="Kind">Whether the same request may succeed again, be recovered, or never succeed (<see cref="LlamaServerErrors"/>).</param>
 /// <param name="Param">The request field the error is about, when there is one.</param>
-public sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null, UpstreamErrorKind Kind = UpstreamErrorKind.Transient, string? Param = null)
+internal sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null, UpstreamErrorKind Kind = UpstreamErrorKind.Transient, string? Param = null)
 {
     private const int MaxErrorBodyBytes = 64 * 1024;
 

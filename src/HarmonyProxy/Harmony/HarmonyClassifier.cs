@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Harmony;
 
 /// <summary>Where a message's text goes in an OpenAI response.</summary>
-public enum HarmonyMessageRole
+internal enum HarmonyMessageRole
 {
     Content,
     Reasoning,
@@ -10,7 +10,7 @@ public enum HarmonyMessageRole
 }
 
 /// <summary>The classification table of docs/harmony-format.md section 7.</summary>
-public static class HarmonyClassifier
+internal static class HarmonyClassifier
 {
     private const string FunctionsPrefix = "functions.";
 

@@ -6,7 +6,7 @@ namespace HarmonyProxy.Harmony;
 /// tags removed, the stripped form's last final, or text with no structure at all. Never the
 /// chain of thought.
 /// </summary>
-public static class HarmonyFallback
+internal static class HarmonyFallback
 {
     private const string StrippedFinal = "assistantfinal";
 

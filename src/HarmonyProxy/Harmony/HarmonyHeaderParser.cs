@@ -6,7 +6,7 @@ namespace HarmonyProxy.Harmony;
 /// <param name="ContentType">Word after <c>&lt;|constrain|&gt;</c>, else a bare <c>json</c>/<c>code</c>.</param>
 /// <param name="LeadingText">Header-less text found before the first tag (not a header at all).</param>
 /// <param name="Leftover">Ordinary words after the header words: the body when <c>&lt;|message|&gt;</c> was missing.</param>
-public readonly record struct ParsedHarmonyHeader(
+internal readonly record struct ParsedHarmonyHeader(
     string? Channel,
     string? Recipient,
     string? ContentType,
@@ -14,7 +14,7 @@ public readonly record struct ParsedHarmonyHeader(
     string? Leftover);
 
 /// <summary>Pure parsing of Harmony header text; the only tags it sees are channel and constrain.</summary>
-public static class HarmonyHeaderParser
+internal static class HarmonyHeaderParser
 {
     private static readonly string[] ChannelWords = ["analysis", "commentary", "final"];
     private static readonly string[] HeaderWords = ["assistant", "analysis", "commentary", "final", "json", "code", "to="];

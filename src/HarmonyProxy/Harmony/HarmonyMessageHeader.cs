@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Harmony;
 
 /// <summary>Where a message came from: a real header, or text the parser had to place without one.</summary>
-public enum HarmonyMessageOrigin
+internal enum HarmonyMessageOrigin
 {
     /// <summary>A header closed by <c>&lt;|message|&gt;</c> (or recovered from one that lacked it).</summary>
     Header,
@@ -23,7 +23,7 @@ public enum HarmonyMessageOrigin
 }
 
 /// <summary>How a message ended.</summary>
-public enum HarmonyMessageEnd
+internal enum HarmonyMessageEnd
 {
     /// <summary><c>&lt;|end|&gt;</c>: complete, more may follow.</summary>
     End,
@@ -49,7 +49,7 @@ public enum HarmonyMessageEnd
 /// <param name="Recipient">The <c>to=</c> target (e.g. <c>functions.read_file</c>), <c>assistant</c> for a stray address, or null.</param>
 /// <param name="ContentType">The body's type (<c>json</c>, <c>code</c>) or null.</param>
 /// <param name="Origin">How the parser found the message.</param>
-public sealed record HarmonyMessageHeader(
+internal sealed record HarmonyMessageHeader(
     string? Channel,
     string? Recipient,
     string? ContentType,

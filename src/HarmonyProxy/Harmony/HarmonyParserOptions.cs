@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Harmony;
 
 /// <summary>How a <see cref="HarmonyStreamParser"/> starts and how much it may buffer.</summary>
-public sealed record HarmonyParserOptions
+internal sealed record HarmonyParserOptions
 {
     public static readonly HarmonyParserOptions Default = new();
 

@@ -7,7 +7,7 @@ namespace HarmonyProxy.Harmony;
 /// <c>&lt;|channel|&gt;analysis&lt;|message|&gt;We…&lt;|end|&gt;&lt;|start|&gt;assistant&lt;|channel|&gt;final&lt;|message|&gt;Hi</c>
 /// arrives as <c>analysisWe…assistantfinalHi</c>. Messages are split on "assistant" + channel word.
 /// </summary>
-public sealed partial class HarmonyStreamParser
+internal sealed partial class HarmonyStreamParser
 {
     private const string AssistantWord = "assistant";
     private const string RecipientStart = " to=";

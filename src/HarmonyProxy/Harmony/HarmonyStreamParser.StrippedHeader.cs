@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Harmony;
 
 /// <summary>Reading a stripped header (edge cases 16–18 without tags): what follows the channel word, or the recipient that came first.</summary>
-public sealed partial class HarmonyStreamParser
+internal sealed partial class HarmonyStreamParser
 {
     private static readonly string[] ContentTypeWords = [" json", "json", " code", "code"];
 

@@ -4,7 +4,7 @@ namespace HarmonyProxy.Harmony;
 
 /// <summary>What the parser had to do to make sense of a turn; read after <see cref="HarmonyStreamParser.Complete"/>.</summary>
 [Flags]
-public enum HarmonyParseFlags
+internal enum HarmonyParseFlags
 {
     None = 0,
 
@@ -38,7 +38,7 @@ public enum HarmonyParseFlags
 ///   &lt;|return|&gt; ──▶ Done
 /// </code>
 /// </remarks>
-public sealed partial class HarmonyStreamParser
+internal sealed partial class HarmonyStreamParser
 {
     private enum Mode
     {

@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Harmony;
 
 /// <summary>The seven structural Harmony tags. Nothing else shaped like <c>&lt;|x|&gt;</c> is structural.</summary>
-public enum HarmonyTag
+internal enum HarmonyTag
 {
     None,
     Start,
@@ -14,7 +14,7 @@ public enum HarmonyTag
 }
 
 /// <summary>Recognises the seven exact tags in text, including a tag cut off at the end of a delta.</summary>
-public static class HarmonyTags
+internal static class HarmonyTags
 {
     public const string Start = "<|start|>";
     public const string End = "<|end|>";
@@ -122,7 +122,7 @@ public static class HarmonyTags
     }
 }
 
-public enum TagMatch
+internal enum TagMatch
 {
     None,
     Partial,

@@ -6,13 +6,13 @@ namespace HarmonyProxy.Harmony;
 /// <param name="Name">The OpenAI function name (no <c>functions.</c> prefix).</param>
 /// <param name="Arguments">The body, trimmed; <c>{}</c> when empty (edge case 34).</param>
 /// <param name="Complete">False when the stream was cut inside the call.</param>
-public sealed record HarmonyToolCall(string Name, string Arguments, bool Complete);
+internal sealed record HarmonyToolCall(string Name, string Arguments, bool Complete);
 
 /// <summary>
 /// Collects a whole turn from parser events and applies the joining rules of docs/harmony-format.md
 /// section 7: visible pieces and reasoning pieces each joined with a newline.
 /// </summary>
-public sealed class HarmonyTurnCollector : IHarmonyEventSink
+internal sealed class HarmonyTurnCollector : IHarmonyEventSink
 {
     private readonly List<string> _content = [];
     private readonly List<string> _reasoning = [];

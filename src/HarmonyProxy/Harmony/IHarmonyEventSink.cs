@@ -4,7 +4,7 @@ namespace HarmonyProxy.Harmony;
 /// Receives what <see cref="HarmonyStreamParser"/> recognises, in order. Text arrives as spans that
 /// are only valid during the call, so the parser allocates nothing per delta.
 /// </summary>
-public interface IHarmonyEventSink
+internal interface IHarmonyEventSink
 {
     void OnMessageStart(HarmonyMessageHeader header);
 

@@ -7,7 +7,7 @@ namespace HarmonyProxy.Harmony;
 /// form (<c>analysisWe…assistantfinalHello</c>). Quoted: tags inside backticks, a fenced block or
 /// quote marks, and lone terminators in prose.
 /// </summary>
-public static class LeakedTranscript
+internal static class LeakedTranscript
 {
     private const string StrippedAnalysis = "analysis";
     private const string StrippedFinal = "assistantfinal";

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration.Json;
 
 namespace Microsoft.AspNetCore.Builder;
 
-public static class ConfigurationSetup
+internal static class ConfigurationSetup
 {
     public const string DefaultUrl = "http://127.0.0.1:8081";
 

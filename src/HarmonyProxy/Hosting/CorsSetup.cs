@@ -9,7 +9,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// header, for OpenAI SDKs' <c>Authorization</c> and <c>x-stainless-*</c>); other origins get
 /// none, so the browser refuses them. Runs before the key check: a preflight carries no key.
 /// </summary>
-public static class CorsSetup
+internal static class CorsSetup
 {
     private const string PolicyName = "HarmonyProxyOrigins";
 

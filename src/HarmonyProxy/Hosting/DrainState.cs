@@ -5,7 +5,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// whether it is draining (no new requests, not ready), how many completions are still open,
 /// and the signal that ends those still open when the drain time is over.
 /// </summary>
-public sealed class DrainState : IDisposable
+internal sealed class DrainState : IDisposable
 {
     private readonly CancellationTokenSource _streamsMustEnd = new();
     private readonly Lock _gate = new();
@@ -72,7 +72,7 @@ public sealed class DrainState : IDisposable
     }
 
     /// <summary>One open completion; disposing it closes it.</summary>
-    public readonly struct CompletionLease(DrainState owner) : IDisposable
+    internal readonly struct CompletionLease(DrainState owner) : IDisposable
     {
         public void Dispose() => owner?.Exit();
     }

@@ -15,7 +15,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// The drain runs in <see cref="IHostedLifecycleService.StoppingAsync"/>, before Kestrel stops,
 /// so the server still answers while it drains.
 /// </summary>
-public static class GracefulDrain
+internal static class GracefulDrain
 {
     /// <summary>Time given to the streams ended at the drain deadline to write their endings.</summary>
     public static readonly TimeSpan EndingGrace = TimeSpan.FromSeconds(3);

@@ -9,7 +9,7 @@ using Prometheus;
 
 namespace Microsoft.AspNetCore.Builder;
 
-public static class HarmonyProxyEndpointExtensions
+internal static class HarmonyProxyEndpointExtensions
 {
     public const string ReadyTag = "ready";
 

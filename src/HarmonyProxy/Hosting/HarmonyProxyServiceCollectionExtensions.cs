@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
-public static class HarmonyProxyServiceCollectionExtensions
+internal static class HarmonyProxyServiceCollectionExtensions
 {
     /// <summary>Options (validated at start-up) and the typed upstream client.</summary>
     public static WebApplicationBuilder AddHarmonyProxy(this WebApplicationBuilder builder)

@@ -3,7 +3,7 @@ using Serilog.Formatting.Compact;
 
 namespace Microsoft.AspNetCore.Builder;
 
-public static class LoggingSetup
+internal static class LoggingSetup
 {
     /// <summary>
     /// Serilog as the only sink: compact JSON lines by default (containers), readable text in

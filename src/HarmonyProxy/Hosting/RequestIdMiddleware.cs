@@ -7,7 +7,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// printable), a new one otherwise. It becomes the trace identifier, is returned in the
 /// response header and is attached to every log event of the request.
 /// </summary>
-public static class RequestIdMiddleware
+internal static class RequestIdMiddleware
 {
     public const string HeaderName = "X-Request-Id";
 

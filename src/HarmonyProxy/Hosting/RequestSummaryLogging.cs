@@ -10,7 +10,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// passed through, rejections before the handler) gets <c>RequestFinished</c> here. Probes and
 /// scrapes (<c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c>) log at Debug.
 /// </summary>
-public static class RequestSummaryLogging
+internal static class RequestSummaryLogging
 {
     private const int MaxLoggedPathChars = 100;
 

@@ -13,7 +13,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// ASP.NET Core, HttpClient and the GenAI histograms. <c>/metrics</c> for Prometheus is separate
 /// and unchanged. Logs carry the trace id either way (Serilog records the current activity).
 /// </summary>
-public static class TelemetrySetup
+internal static class TelemetrySetup
 {
     public const string EndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
 

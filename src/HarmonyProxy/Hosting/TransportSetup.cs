@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace Microsoft.AspNetCore.Builder;
 
-public static class TransportSetup
+internal static class TransportSetup
 {
     /// <summary>The .NET runtime's switch that completes socket operations on its epoll threads.</summary>
     public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";

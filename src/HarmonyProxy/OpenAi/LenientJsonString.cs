@@ -10,7 +10,7 @@ namespace HarmonyProxy.OpenAi;
 /// after <see cref="System.Text.Json.Utf8JsonReader"/> refused a string, so bad text from
 /// upstream never cuts a stream.
 /// </summary>
-public static class LenientJsonString
+internal static class LenientJsonString
 {
     /// <summary>The most chars <paramref name="escaped"/> can decode to: one per byte.</summary>
     public static int MaxChars(int escapedBytes) => escapedBytes;

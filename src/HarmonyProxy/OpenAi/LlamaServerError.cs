@@ -8,7 +8,7 @@ namespace HarmonyProxy.OpenAi;
 /// with <c>n_prompt_tokens</c> and <c>n_ctx</c> when the prompt did not fit; a bare string or
 /// plain text from something in between is kept as the message.
 /// </summary>
-public sealed record LlamaServerError(string? Message, string? Type, int? PromptTokens = null, int? ContextSize = null)
+internal sealed record LlamaServerError(string? Message, string? Type, int? PromptTokens = null, int? ContextSize = null)
 {
     private const int MaxQuotedTextChars = 500;
 

@@ -11,7 +11,7 @@ namespace HarmonyProxy.OpenAi;
 /// <param name="ContextSize"><c>default_generation_settings.n_ctx</c>: the context of one slot.</param>
 /// <param name="TotalSlots"><c>total_slots</c>: requests decoded at once (<c>-np</c>).</param>
 /// <param name="ChatTemplate"><c>chat_template</c>: the Jinja text the prompt is rendered with.</param>
-public sealed record LlamaServerProps(string? Build, string? Model, int? ContextSize, int? TotalSlots, string? ChatTemplate)
+internal sealed record LlamaServerProps(string? Build, string? Model, int? ContextSize, int? TotalSlots, string? ChatTemplate)
 {
     /// <summary>True when the template renders Harmony (gpt-oss's holds <c>&lt;|channel|&gt;</c>); null when the build did not say.</summary>
     public bool? TemplateIsGptOss => ChatTemplate is null ? null : ChatTemplate.Contains("<|channel|>", StringComparison.Ordinal);

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace HarmonyProxy.OpenAi;
 
 /// <summary>The error shape every OpenAI client parses: <c>{"error":{"message","type","param","code"}}</c>.</summary>
-public static class OpenAiError
+internal static class OpenAiError
 {
     public const string InvalidRequest = "invalid_request_error";
     public const string NotFound = "not_found_error";

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace HarmonyProxy.OpenAi;
 
 /// <summary>JSON settings shared by everything the proxy writes.</summary>
-public static class OpenAiJson
+internal static class OpenAiJson
 {
     /// <summary>UTF-8 stays raw (as llama-server sends it); the JSON stays valid.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -10,7 +10,7 @@ namespace HarmonyProxy.Security;
 /// compared in constant time: the time a check takes does not depend on how much of a wrong
 /// key matched, nor on which key matched.
 /// </summary>
-public sealed class ApiKeyRing
+internal sealed class ApiKeyRing
 {
     private readonly byte[][] _hashes;
 

@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Security;
 
 /// <summary>Where OpenAI clients put their key: <c>Authorization: Bearer</c>, <c>api-key</c> (Azure style) or <c>x-api-key</c>.</summary>
-public static class ClientCredentials
+internal static class ClientCredentials
 {
     public static string? PresentedKey(IHeaderDictionary headers)
     {

@@ -13,7 +13,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// rate and concurrency limits, and deliberate Kestrel limits. <c>/healthz</c> and
 /// <c>/readyz</c> stay open for probes.
 /// </summary>
-public static class SecuritySetup
+internal static class SecuritySetup
 {
     public static WebApplicationBuilder AddHarmonyProxySecurity(this WebApplicationBuilder builder)
     {

@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Upstream;
 
 /// <summary>What an error from llama-server means for the next request, and so what the proxy does about it.</summary>
-public enum UpstreamErrorKind
+internal enum UpstreamErrorKind
 {
     /// <summary>Overload, loading, a proxy in between or a dropped connection: the same request may well succeed (retried within <c>MaxRetries</c>).</summary>
     Transient,
@@ -21,7 +21,7 @@ public enum UpstreamErrorKind
 /// §2.6): its gpt-oss parser's failures and the gpt-oss template's history checks. Matching is
 /// on stable fragments of the message, since the rest quotes the model's output or the history.
 /// </summary>
-public static partial class LlamaServerErrors
+internal static partial class LlamaServerErrors
 {
     /// <summary>The 2026 PEG parser's failures (llama.cpp #20532, #25321, #26381, #27720) and the streaming diff's (#14060).</summary>
     public static readonly IReadOnlyList<string> ParseFailures =

@@ -5,7 +5,7 @@ namespace HarmonyProxy.Upstream;
 /// that goes to llama-server on the client request's <see cref="UpstreamRetryBudget"/>, which makes
 /// the logged attempt count what llama-server received.
 /// </summary>
-public sealed class SendCountingHandler : DelegatingHandler
+internal sealed class SendCountingHandler : DelegatingHandler
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {

@@ -1,7 +1,7 @@
 namespace HarmonyProxy.Upstream;
 
 /// <summary>Reads the small bodies llama-server answers outside a stream (errors, <c>/props</c>) with a bound, so a broken or hostile upstream cannot fill memory.</summary>
-public static class UpstreamBodies
+internal static class UpstreamBodies
 {
     /// <summary>At most <paramref name="maxBytes"/> of the body; the rest is left unread.</summary>
     public static async Task<byte[]> ReadBoundedAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)

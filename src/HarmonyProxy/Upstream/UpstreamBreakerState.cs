@@ -8,7 +8,7 @@ namespace HarmonyProxy.Upstream;
 /// llama-server could not be reached (connections refused or timing out) or it kept failing
 /// (502/503/504/429). Only transient failures open the breaker (<see cref="UpstreamResilience.IsFailure"/>).
 /// </summary>
-public sealed class UpstreamBreakerState
+internal sealed class UpstreamBreakerState
 {
     private volatile string _reason = "llama-server failed repeatedly";
     private long _openUntilTicks;

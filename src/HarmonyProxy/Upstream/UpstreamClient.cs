@@ -9,7 +9,7 @@ namespace HarmonyProxy.Upstream;
 /// arrive (<see cref="HttpCompletionOption.ResponseHeadersRead"/>) so the body can be relayed
 /// token by token; the caller owns the response.
 /// </summary>
-public sealed class UpstreamClient(HttpClient http, UpstreamCredentials credentials)
+internal sealed class UpstreamClient(HttpClient http, UpstreamCredentials credentials)
 {
     public const string ClientName = "llama-server";
 

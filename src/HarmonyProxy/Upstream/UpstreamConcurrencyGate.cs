@@ -9,7 +9,7 @@ namespace HarmonyProxy.Upstream;
 /// llama-server at once (its slot count), up to <see cref="UpstreamOptions.MaxQueuedRequests"/>
 /// wait in order, the rest are refused (the endpoint answers 429 with Retry-After).
 /// </summary>
-public sealed class UpstreamConcurrencyGate : IDisposable
+internal sealed class UpstreamConcurrencyGate : IDisposable
 {
     private readonly ConcurrencyLimiter _limiter;
 

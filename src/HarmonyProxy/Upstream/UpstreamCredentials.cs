@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace HarmonyProxy.Upstream;
 
 /// <summary>The key llama-server expects (its <c>--api-key</c>), from configuration or a mounted secret file, read once.</summary>
-public sealed class UpstreamCredentials(IOptions<HarmonyProxyOptions> options)
+internal sealed class UpstreamCredentials(IOptions<HarmonyProxyOptions> options)
 {
     private readonly Lazy<string?> _apiKey = new(() =>
     {

@@ -17,7 +17,7 @@ namespace HarmonyProxy.Upstream;
 /// method here instead of an async iterator, a parser fill and a wrapper read, which allocated a
 /// state-machine box per token (a third of the relay's garbage at 2,000 streams).
 /// </remarks>
-public sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
+internal sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
 {
     private const int InitialBufferBytes = 1024;
     private const byte CR = (byte)'\r';

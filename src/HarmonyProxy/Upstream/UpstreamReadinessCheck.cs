@@ -18,7 +18,7 @@ namespace HarmonyProxy.Upstream;
 /// decision); an open breaker is not ready. Results are cached briefly so frequent probes do
 /// not hammer the upstream, and every finding goes to <see cref="UpstreamSetupReport"/>.
 /// </summary>
-public sealed class UpstreamReadinessCheck(
+internal sealed class UpstreamReadinessCheck(
     IServiceProvider services,
     IOptionsMonitor<HarmonyProxyOptions> options,
     TimeProvider time,

@@ -12,7 +12,7 @@ namespace HarmonyProxy.Upstream;
 /// separately, by the endpoint's watchdogs and its retry-before-output rule).
 /// Order: retry → circuit breaker → attempt (first-byte) timeout.
 /// </summary>
-public static class UpstreamResilience
+internal static class UpstreamResilience
 {
     public const string PipelineName = "llama-server";
 

@@ -6,7 +6,7 @@ namespace HarmonyProxy.Upstream;
 /// anything visible). <c>MaxRetries=N</c> then means at most N+1 requests reach llama-server for
 /// transient failures, whichever layer met them; <see cref="Sent"/> counts them all.
 /// </summary>
-public sealed class UpstreamRetryBudget(int maxRetries)
+internal sealed class UpstreamRetryBudget(int maxRetries)
 {
     /// <summary>The key under which a request message carries its budget to the retry strategy.</summary>
     public static readonly HttpRequestOptionsKey<UpstreamRetryBudget> Key = new("HarmonyProxy.RetryBudget");

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-public static class UpstreamServiceCollectionExtensions
+internal static class UpstreamServiceCollectionExtensions
 {
     /// <summary>
     /// The typed client to llama-server with a proxy's handler settings (YARP's

@@ -6,14 +6,14 @@ using Microsoft.Extensions.Options;
 namespace HarmonyProxy.Upstream;
 
 /// <summary>One readiness probe's finding: is llama-server ready, in words, and what <c>/props</c> said.</summary>
-public sealed record UpstreamSetup(bool Ready, string State, LlamaServerProps? Props);
+internal sealed record UpstreamSetup(bool Ready, string State, LlamaServerProps? Props);
 
 /// <summary>
 /// What the proxy knows of llama-server's setup, told to operators: one log line when it is
 /// first found and whenever it changes, <c>harmony_proxy_upstream_info</c>, a warning metric
 /// when the chat template is not gpt-oss's, and the flavour of the first completion.
 /// </summary>
-public sealed class UpstreamSetupReport(ProxyMetrics metrics, IOptions<HarmonyProxyOptions> options, ILogger<UpstreamSetupReport> logger)
+internal sealed class UpstreamSetupReport(ProxyMetrics metrics, IOptions<HarmonyProxyOptions> options, ILogger<UpstreamSetupReport> logger)
 {
     private readonly Lock _gate = new();
     private readonly string _upstream = options.Value.Upstream.ApiBaseUri().GetLeftPart(UriPartial.Authority);

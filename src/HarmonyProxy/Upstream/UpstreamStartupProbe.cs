@@ -10,7 +10,7 @@ namespace HarmonyProxy.Upstream;
 /// before Kubernetes asks <c>/readyz</c>. Waits double from 1 s to 30 s while llama-server is
 /// unreachable or loading.
 /// </summary>
-public sealed class UpstreamStartupProbe(UpstreamReadinessCheck readiness, IOptions<HarmonyProxyOptions> options, TimeProvider time) : BackgroundService
+internal sealed class UpstreamStartupProbe(UpstreamReadinessCheck readiness, IOptions<HarmonyProxyOptions> options, TimeProvider time) : BackgroundService
 {
     private static readonly TimeSpan FirstWait = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(30);
