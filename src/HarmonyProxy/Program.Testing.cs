@@ -1,2 +1,0 @@
-// WebApplicationFactory<Program> needs a public Program type (eShop's Program.Testing.cs).
-internal partial class Program;
