@@ -42,6 +42,7 @@ internal sealed partial class CompletionTranslator
     private string? _upstreamFinish;
     private byte[]? _usage;
     private int _upstreamDeltas;
+    private bool _emptyContentSent;
 
     public CompletionTranslator(ICompletionSink sink, OutputOptions output, bool passUsage, int maxHeaderChars = 4096)
     {
@@ -297,6 +298,17 @@ internal sealed partial class CompletionTranslator
         _sink.Content(text);
     }
 
+    /// <summary>An answer message that ended without text: the client's content is "" rather than absent.</summary>
+    private void EmitEmptyContent()
+    {
+        if (ContentChunks == 0 && !_emptyContentSent)
+        {
+            _emptyContentSent = true;
+            CloseThink();
+            _sink.Content(ReadOnlySpan<char>.Empty);
+        }
+    }
+
     private void EmitReasoning(ReadOnlySpan<char> text, bool separate)
     {
         if (text.IsEmpty)
@@ -487,6 +499,11 @@ internal sealed partial class CompletionTranslator
             if (_role == HarmonyMessageRole.ToolCall)
             {
                 owner.EndToolCall(_toolIndex, _argumentsSeen);
+            }
+            else if (_role == HarmonyMessageRole.Content && _firstText)
+            {
+                // Edge case 28: an empty answer is "", not null.
+                owner.EmitEmptyContent();
             }
 
             _role = HarmonyMessageRole.Dropped;

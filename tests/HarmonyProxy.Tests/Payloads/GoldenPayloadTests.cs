@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Endpoints;
+using HarmonyProxy.Upstream;
+
+namespace HarmonyProxy.Tests.Payloads;
+
+/// <summary>
+/// Golden wire fixtures, the documentation of what the proxy does: each
+/// <c>&lt;case&gt;.upstream.sse</c> is what llama-server sent (its exact framing), <c>&lt;case&gt;.case.json</c>
+/// the client's options, and <c>&lt;case&gt;.client.sse</c> or <c>.client.json</c> what the client
+/// gets, compared byte for byte once the random tool-call ids are normalised. Run with
+/// <c>UPDATE_PAYLOADS=1</c> to rewrite the client files after a deliberate change, then read the diff.
+/// </summary>
+public sealed partial class GoldenPayloadTests
+{
+    private static readonly string Directory = Path.Combine(RepositoryRoot(), "tests", "HarmonyProxy.Tests", "Payloads");
+
+    public static TheoryData<string> Cases
+    {
+        get
+        {
+            var cases = new TheoryData<string>();
+            foreach (var file in System.IO.Directory.EnumerateFiles(Directory, "*.upstream.sse").Order(StringComparer.Ordinal))
+            {
+                cases.Add(Path.GetFileName(file)[..^".upstream.sse".Length]);
+            }
+
+            return cases;
+        }
+    }
+
+    [Fact]
+    public void ThereAreAtLeast24Cases_CoveringEveryFlavourAndOption()
+    {
+        var names = System.IO.Directory.EnumerateFiles(Directory, "*.upstream.sse").Select(Path.GetFileName).ToList();
+
+        Assert.True(names.Count >= 24, $"{names.Count} cases");
+        Assert.Contains(names, name => name!.StartsWith("raw-", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.StartsWith("stripped-", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.StartsWith("parsed-", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("think-tags", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("reasoning-none", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("tool-call-text", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("tool-call-drop", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("usage", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("error", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("watchdog", StringComparison.Ordinal));
+        Assert.Contains(names, name => name!.Contains("-json.", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Case_GivesItsGoldenClientOutput(string name)
+    {
+        var options = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(Directory, name + ".case.json")))!;
+        var stream = options["stream"]!.GetValue<bool>();
+        var actual = Normalise(await TranslateAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), options, stream), stream);
+        var expectedPath = Path.Combine(Directory, name + (stream ? ".client.sse" : ".client.json"));
+
+        if (Environment.GetEnvironmentVariable("UPDATE_PAYLOADS") == "1")
+        {
+            await File.WriteAllTextAsync(expectedPath, actual);
+        }
+
+        Assert.True(File.Exists(expectedPath), $"{expectedPath} is missing: run with UPDATE_PAYLOADS=1 and review it.");
+        Assert.Equal(await File.ReadAllTextAsync(expectedPath), actual);
+    }
+
+    /// <summary>The relay as the service runs it: upstream body → event reader → translator → the client's bytes.</summary>
+    private static async Task<string> TranslateAsync(byte[] upstream, JsonNode options, bool stream)
+    {
+        Assert.True(OutputOptions.TryParseReasoning(options["reasoning"]!.GetValue<string>(), out var reasoning));
+        Assert.True(OutputOptions.TryParseToolCalls(options["toolCalls"]!.GetValue<string>(), out var toolCalls));
+        var output = new OutputOptions(reasoning, toolCalls);
+        var buffer = new ArrayBufferWriter<byte>();
+        using var chunks = new SseChunkWriter(buffer);
+        var accumulator = new CompletionAccumulator();
+        var translator = stream
+            ? new CompletionTranslator(chunks, output, options["includeUsage"]!.GetValue<bool>())
+            : new CompletionTranslator(accumulator, output, passUsage: true);
+
+        await using var events = new UpstreamEventReader(new MemoryStream(upstream), 1 << 20);
+        var ended = false;
+        while (!ended && await events.ReadAsync(CancellationToken.None))
+        {
+            switch (translator.ProcessEvent(events.Data))
+            {
+                case UpstreamEventKind.Done:
+                    translator.Complete();
+                    ended = true;
+                    break;
+                case UpstreamEventKind.Error:
+                    // After output, as here: one error event, then [DONE] (CompletionRun).
+                    var failure = UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code);
+                    translator.Fail(failure.Message, failure.Type, failure.Code);
+                    ended = true;
+                    break;
+            }
+        }
+
+        if (!ended)
+        {
+            // A watchdog ended the generation (a length finish), or the body ended without [DONE].
+            translator.Complete(cut: options["end"]!.GetValue<string>() == "watchdog");
+        }
+
+        return stream ? Encoding.UTF8.GetString(buffer.WrittenSpan) : Encoding.UTF8.GetString(accumulator.ToJson());
+    }
+
+    /// <summary>Tool-call ids are random; JSON bodies are indented so the golden files read well.</summary>
+    private static string Normalise(string text, bool stream)
+    {
+        text = CallId().Replace(text, "call_ID");
+        if (stream)
+        {
+            return text;
+        }
+
+        return JsonNode.Parse(text)!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+    }
+
+    [GeneratedRegex("call_[0-9A-Za-z]{24}")]
+    private static partial Regex CallId();
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HarmonyProxy.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new DirectoryNotFoundException("HarmonyProxy.sln not found above " + AppContext.BaseDirectory);
+    }
+}
