@@ -26,6 +26,7 @@ builder.AddHarmonyProxyDrain();
 
 var app = builder.Build();
 
+// Step 1: the middleware every request passes, in this order (README, Architecture).
 // Errors in OpenAI's shape, never a stack trace
 app.UseHarmonyProxyErrors();
 

@@ -74,7 +74,7 @@ internal static class ChatCompletionsApi
         long started)
     {
 
-        // :: Step 1: body
+        // Step 2: the body, read with its size limit and prepared for llama-server
         var (prepared, problem) = await ReadRequestAsync(context, options);
         if (prepared is null)
         {
@@ -84,7 +84,7 @@ internal static class ChatCompletionsApi
             return;
         }
 
-        // :: Step 2: output options
+        // Step 3: the output options (configuration, per-request headers)
         if (!OutputOptionsResolver.TryResolve(options.Output, context.Request.Headers, out var output, out var headerProblem))
         {
             CountRequest(metrics, Stream(prepared), "client_error", started);
@@ -93,7 +93,7 @@ internal static class ChatCompletionsApi
             return;
         }
 
-        // :: Step 4: a slot at llama-server
+        // Step 4: a slot at llama-server, or 429
         using var lease = await gate.AcquireAsync(context.RequestAborted);
         if (lease is null)
         {
@@ -103,12 +103,13 @@ internal static class ChatCompletionsApi
             return;
         }
 
-        // :: Step 5-6: attempts
+        // Steps 5-9: the attempts, the relay and the one ending (CompletionRun)
         var run = new CompletionRun(context, upstream, time, options, output with { Tools = prepared.Tools }, prepared, metrics, breaker, logger)
         {
             ShutdownSignal = drain.StreamsMustEnd,
         };
         await run.ExecuteAsync();
+        // Step 10: metrics, the summary line, telemetry, once per request
         Record(metrics, run, Stream(prepared), started);
         context.Features.Set(new CompletionSummaryFeature(run.Outcome, run.Attempts, run.Recovery));
         RecordTelemetry(context, run, prepared);

@@ -96,6 +96,8 @@ internal sealed class CompletionRun(
     {
         await using var sse = new SseResponse(context, time, TimeSpan.FromSeconds(options.Upstream.KeepAliveSeconds));
         using var chunks = new SseChunkWriter(sse.Pending);
+        // Step 5: the client's stream (headers with the first event or keep-alive), its chunk
+        // writer and the translator that drives it
         var translator = new CompletionTranslator(chunks, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
 
         var (end, failure) = await RunAttemptsAsync(
@@ -222,6 +224,7 @@ internal sealed class CompletionRun(
             HttpResponseMessage response;
             try
             {
+                // Step 6: the send: UpstreamClient → retry (shared budget) → breaker → first-byte timeout
                 response = await upstream.SendChatAsync(body, context.Request.Headers.Authorization, _budget, watchdog.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
@@ -265,6 +268,7 @@ internal sealed class CompletionRun(
                     return (AttemptEnd.Broken, failure);
                 }
 
+                // Step 8: a broken attempt before anything visible: recover, retry, or fail
                 if (TryStartRecovery(failure, ref body))
                 {
                     restart();
@@ -360,6 +364,8 @@ internal sealed class CompletionRun(
 
             while (await events.ReadAsync(cancellation))
             {
+                // Step 7: one upstream event: the translator reads it, the parser and classifier route
+                // its text, the chunk writer writes the client's delta, and it is flushed below
                 var kind = translator.ProcessEvent(events.Data);
                 watchdog.OnUpstreamActivity();
                 if (translator.VisibleOutputStarted)
@@ -372,6 +378,7 @@ internal sealed class CompletionRun(
                     TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;
                 }
 
+                // Step 9: the end: one finish chunk (and usage) then [DONE]; an error event; or a watchdog's length finish
                 if (kind == UpstreamEventKind.Done)
                 {
                     translator.Complete();
