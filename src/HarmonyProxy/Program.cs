@@ -30,7 +30,7 @@ var app = builder.Build();
 // Errors in OpenAI's shape, never a stack trace
 app.UseHarmonyProxyErrors();
 
-// Request ids and HTTP metrics
+// Request ids, one summary line per request, routing and HTTP metrics
 app.UseHarmonyProxyObservability();
 
 // While draining: 503 with Retry-After for new requests
@@ -42,7 +42,7 @@ app.UseHarmonyProxyCors();
 // Client keys (401) and per-client rate and concurrency limits (429)
 app.UseHarmonyProxySecurity();
 
-// Endpoints: /v1/chat/completions, /v1/models, /healthz, /readyz, /metrics, 404 for the rest
+// Endpoints: /v1/chat/completions, llama-server's other routes, /healthz, /readyz, /metrics, 404 for the rest
 app.MapHarmonyProxy();
 
 app.Run();
