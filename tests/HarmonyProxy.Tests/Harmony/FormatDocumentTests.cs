@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using HarmonyProxy.Tests.Infrastructure;
 
 namespace HarmonyProxy.Tests.Harmony;
 
@@ -8,7 +9,7 @@ public sealed partial class FormatDocumentTests
     [Fact]
     public void EveryCitedEdgeCaseAndSection_IsAHeadingOfTheFormatDocument()
     {
-        var root = RepositoryRoot();
+        var root = Repository.Root;
         var document = File.ReadAllText(Path.Combine(root, "docs", "harmony-format.md"));
         var missing = new List<string>();
         foreach (var file in Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories)
@@ -55,15 +56,4 @@ public sealed partial class FormatDocumentTests
 
     [GeneratedRegex(@"harmony-format\.md,?\s+(?:///\s+)?section (?<section>\d)")]
     private static partial Regex SectionCitation();
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HarmonyProxy.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new DirectoryNotFoundException("HarmonyProxy.sln not found above " + AppContext.BaseDirectory);
-    }
 }

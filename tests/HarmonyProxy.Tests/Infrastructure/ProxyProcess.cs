@@ -135,13 +135,7 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
         var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var framework = testBin.Name;
         var configuration = testBin.Parent!.Name;
-        var root = testBin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "HarmonyProxy.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var dll = Path.Combine(root!.FullName, "src", "HarmonyProxy", "bin", configuration, framework, "HarmonyProxy.dll");
+        var dll = Path.Combine(Repository.Root, "src", "HarmonyProxy", "bin", configuration, framework, "HarmonyProxy.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the solution first: the proxy's own output is needed.", dll);
     }
 

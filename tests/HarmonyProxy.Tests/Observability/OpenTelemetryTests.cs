@@ -51,9 +51,9 @@ public sealed class OpenTelemetryTests
 
         lock (spans)
         {
-            var attempts = spans.Where(span => span.OperationName == "chat llama-server" || span.DisplayName == "chat llama-server").ToList();
+            // Spans of the tests running beside this one are in the list too: this request's are its children.
+            var attempts = spans.Where(span => span.DisplayName == "chat llama-server" && span.ParentSpanId == server.SpanId).ToList();
             Assert.Equal(2, attempts.Count);
-            Assert.All(attempts, attempt => Assert.Equal(server.SpanId, attempt.ParentSpanId));
             Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
             Assert.All(attempts, attempt => Assert.Contains(spans, http => http.Kind == ActivityKind.Client && http.Source.Name == "System.Net.Http" && http.ParentSpanId == attempt.SpanId));
         }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Endpoints;
+using HarmonyProxy.Tests.Infrastructure;
 using HarmonyProxy.Upstream;
 
 namespace HarmonyProxy.Tests.Payloads;
@@ -18,7 +19,7 @@ namespace HarmonyProxy.Tests.Payloads;
 /// </summary>
 public sealed partial class GoldenPayloadTests
 {
-    private static readonly string Directory = Path.Combine(RepositoryRoot(), "tests", "HarmonyProxy.Tests", "Payloads");
+    private static readonly string Directory = Path.Combine(Repository.Root, "tests", "HarmonyProxy.Tests", "Payloads");
 
     public static TheoryData<string> Cases
     {
@@ -126,15 +127,4 @@ public sealed partial class GoldenPayloadTests
 
     [GeneratedRegex("call_[0-9A-Za-z]{24}")]
     private static partial Regex CallId();
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HarmonyProxy.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new DirectoryNotFoundException("HarmonyProxy.sln not found above " + AppContext.BaseDirectory);
-    }
 }
