@@ -19,7 +19,9 @@ public sealed class RetryBudgetTests
         await using var harness = await LoopbackHarness.StartAsync(settings: new()
         {
             ["HarmonyProxy:Upstream:MaxRetries"] = "2",
-            ["HarmonyProxy:Upstream:FirstByteTimeoutSeconds"] = "0.3",
+            // Long enough that a stalled try has surely reached the simulator's handler (and been
+            // counted there) before the timeout cancels it, even on a loaded CI machine.
+            ["HarmonyProxy:Upstream:FirstByteTimeoutSeconds"] = "1.5",
             ["HarmonyProxy:Upstream:CircuitBreakerMinimumThroughput"] = "1000",
             ["Serilog:MinimumLevel:Default"] = "Information",
         });
