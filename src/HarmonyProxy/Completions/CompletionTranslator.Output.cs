@@ -1,0 +1,87 @@
+using System.Security.Cryptography;
+using System.Text;
+using HarmonyProxy.Harmony;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>Writing answer text and reasoning to the sink, in the form the reasoning option asks for.</summary>
+internal sealed partial class CompletionTranslator
+{
+    // :: Routing parsed messages ------------------------------------------------------------
+
+    private void EmitContent(ReadOnlySpan<char> text, bool separate)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+
+        CloseThink();
+        if (separate && ContentChunks > 0)
+        {
+            _sink.Content("\n");
+        }
+
+        ContentChunks++;
+        _sink.Content(text);
+    }
+
+    /// <summary>An answer message that ended without text: the client's content is "" rather than absent.</summary>
+    private void EmitEmptyContent()
+    {
+        if (ContentChunks == 0 && !_emptyContentSent)
+        {
+            _emptyContentSent = true;
+            CloseThink();
+            _sink.Content(ReadOnlySpan<char>.Empty);
+        }
+    }
+
+    private void EmitReasoning(ReadOnlySpan<char> text, bool separate)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+
+        switch (_output.Reasoning)
+        {
+            case ReasoningMode.ReasoningContent:
+                if (separate && _reasoningEmitted)
+                {
+                    _sink.Reasoning("\n");
+                }
+
+                _reasoningEmitted = true;
+                ReasoningChunks++;
+                _sink.Reasoning(text);
+                break;
+            case ReasoningMode.ThinkTags:
+                if (!_thinkOpen)
+                {
+                    // Reasoning after visible text opens a second block rather than mixing them.
+                    _thinkOpen = true;
+                    _sink.Content(ContentChunks > 0 ? "\n<think>\n" : "<think>\n");
+                }
+                else if (separate && _reasoningEmitted)
+                {
+                    _sink.Content("\n");
+                }
+
+                _reasoningEmitted = true;
+                ReasoningChunks++;
+                _sink.Content(text);
+                break;
+        }
+    }
+
+    private void CloseThink()
+    {
+        if (_thinkOpen)
+        {
+            _thinkOpen = false;
+            _reasoningEmitted = false;
+            _sink.Content("\n</think>\n\n");
+        }
+    }
+}

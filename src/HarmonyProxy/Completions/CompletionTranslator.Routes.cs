@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Text;
+using HarmonyProxy.Harmony;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>The parsers' events routed to content, reasoning or a tool call.</summary>
+internal sealed partial class CompletionTranslator
+{
+    /// <summary>Each parser reports to its own route, so a reasoning message left open does not capture content.</summary>
+    private sealed class ParserRoute(CompletionTranslator owner) : IHarmonyEventSink
+    {
+        private HarmonyMessageRole _role = HarmonyMessageRole.Dropped;
+        private int _toolIndex;
+        private bool _firstText;
+        private bool _argumentsSeen;
+
+        public void OnMessageStart(HarmonyMessageHeader header)
+        {
+            _role = HarmonyClassifier.Classify(header);
+            _firstText = true;
+            _argumentsSeen = false;
+            if (_role == HarmonyMessageRole.ToolCall)
+            {
+                _toolIndex = owner.StartToolCall(HarmonyClassifier.ToolName(header.Recipient!));
+            }
+        }
+
+        public void OnText(ReadOnlySpan<char> text)
+        {
+            switch (_role)
+            {
+                case HarmonyMessageRole.Content:
+                    owner.EmitContent(text, separate: _firstText);
+                    _firstText &= text.IsEmpty;
+                    break;
+                case HarmonyMessageRole.Reasoning:
+                    owner.EmitReasoning(text, separate: _firstText);
+                    _firstText &= text.IsEmpty;
+                    break;
+                case HarmonyMessageRole.ToolCall:
+                    // Arguments are the body trimmed: skip whitespace before the JSON starts.
+                    var arguments = _argumentsSeen ? text : text.TrimStart();
+                    if (!arguments.IsEmpty)
+                    {
+                        _argumentsSeen = true;
+                        owner.ToolCallText(_toolIndex, arguments);
+                    }
+
+                    break;
+            }
+        }
+
+        public void OnMessageEnd(HarmonyMessageEnd end)
+        {
+            if (_role == HarmonyMessageRole.ToolCall)
+            {
+                owner.EndToolCall(_toolIndex, _argumentsSeen);
+            }
+            else if (_role == HarmonyMessageRole.Content && _firstText)
+            {
+                // Edge case 28: an empty answer is "", not null.
+                owner.EmitEmptyContent();
+            }
+
+            _role = HarmonyMessageRole.Dropped;
+        }
+
+        public void OnStreamEnd(bool truncated)
+        {
+        }
+    }
+
+    private sealed class UpstreamToolCall(int index)
+    {
+        public int Index { get; } = index;
+
+        public bool ArgumentsSeen { get; set; }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Text;
+using System.Text.Json;
+using HarmonyProxy.OpenAi;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>Reading values out of llama-server chunks: error objects and strings, into reused buffers, forgiving of text the reader refuses.</summary>
+internal sealed partial class CompletionTranslator
+{
+    private static UpstreamStreamError ReadError(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            return new UpstreamStreamError(Encoding.UTF8.GetString(data[start..(int)reader.BytesConsumed]), "upstream_error", null);
+        }
+
+        string message = "upstream error", type = "upstream_error";
+        string? code = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("message"u8))
+            {
+                message = ReadStringOrNull(ref reader) ?? message;
+            }
+            else if (reader.ValueTextEquals("type"u8))
+            {
+                type = ReadStringOrNull(ref reader) ?? type;
+            }
+            else if (reader.ValueTextEquals("code"u8))
+            {
+                reader.Read();
+                code = reader.TokenType switch
+                {
+                    JsonTokenType.String => reader.GetString(),
+                    JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+                    _ => null,
+                };
+                reader.Skip();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return new UpstreamStreamError(message, type, code);
+    }
+
+    private static string? ReadStringOrNull(ref Utf8JsonReader reader)
+    {
+        if (!NextIsString(ref reader))
+        {
+            return null;
+        }
+
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // A lone surrogate escape or invalid UTF-8: U+FFFD in its place.
+            return LenientJsonString.Decode(RawValue(ref reader));
+        }
+    }
+
+    private static ReadOnlySpan<byte> RawValue(ref Utf8JsonReader reader) =>
+        reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
+
+    /// <summary>Moves to a property's value; true when it is a string, else the value is skipped.</summary>
+    private static bool NextIsString(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return true;
+        }
+
+        reader.Skip();
+        return false;
+    }
+
+    /// <summary>Unescapes a string token into a reused buffer: no string per token.</summary>
+    private ReadOnlySpan<char> ReadChars(ref Utf8JsonReader reader)
+    {
+        var needed = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        if (_chars.Length < needed)
+        {
+            _chars = new char[Math.Max(needed, _chars.Length * 2)];
+        }
+
+        try
+        {
+            var written = reader.CopyString(_chars);
+            return _chars.AsSpan(0, written);
+        }
+        catch (InvalidOperationException)
+        {
+            // A lone surrogate escape or invalid UTF-8 from upstream: U+FFFD in its place, the
+            // stream goes on (llama-server itself replaces invalid UTF-8, llama-server.md §1.1).
+            var raw = RawValue(ref reader);
+            if (_chars.Length < LenientJsonString.MaxChars(raw.Length))
+            {
+                _chars = new char[LenientJsonString.MaxChars(raw.Length)];
+            }
+
+            return _chars.AsSpan(0, LenientJsonString.Decode(raw, _chars));
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Upstream;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>The attempts: send, relay, and what a broken attempt leads to (retry within the budget, recovery, or the end).</summary>
+internal sealed partial class CompletionRun
+{
+    /// <summary>
+    /// Sends and relays until one attempt completes. While <paramref name="canRetry"/> says
+    /// nothing was shown yet, a broken attempt is asked again: a transient break while the retry
+    /// budget lasts (shared with the send pipeline's own retries, <see cref="UpstreamRetryBudget"/>:
+    /// MaxRetries bounds them together); a failure of llama-server's parser or template once each,
+    /// in the way that avoids it (<see cref="TryStartRecovery"/>); a deterministic error never.
+    /// </summary>
+    private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RunAttemptsAsync(
+        Func<CompletionTranslator> translator,
+        Func<bool> canRetry,
+        Action restart,
+        Func<ValueTask> afterEvent,
+        StreamWatchdog watchdog)
+    {
+        var body = prepared.UpstreamBody;
+        while (true)
+        {
+            _attempt++;
+            watchdog.PauseIdle();
+            using var span = ProxyTelemetry.StartAttempt(_attempt, _pendingRecovery);
+            HttpResponseMessage response;
+            try
+            {
+                // Step 6: the send: UpstreamClient → retry (shared budget) → breaker → first-byte timeout
+                response = await upstream.SendChatAsync(body, context.Request.Headers.Authorization, _budget, watchdog.Token);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
+            {
+                var end = Classify(exception, watchdog);
+                if (exception is TimeoutRejectedException)
+                {
+                    metrics.WatchdogTerminations.WithLabels("first_byte").Inc();
+                }
+
+                EndRecovery(succeeded: false);
+                span?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+                return end == AttemptEnd.Broken ? (end, SendFailure(exception)) : (end, null);
+            }
+
+            using (response)
+            {
+                UpstreamFailure failure;
+                var relayed = response.IsSuccessStatusCode;
+                if (relayed)
+                {
+                    watchdog.OnUpstreamActivity();
+                    (var end, var broken) = await RelayAsync(response, translator(), watchdog, afterEvent);
+                    if (end != AttemptEnd.Broken)
+                    {
+                        EndRecovery(succeeded: end == AttemptEnd.Completed);
+                        return (end, null);
+                    }
+
+                    failure = broken!;
+                }
+                else
+                {
+                    failure = await UpstreamFailure.FromResponseAsync(response, watchdog.Token);
+                }
+
+                EndRecovery(succeeded: false);
+                span?.SetStatus(ActivityStatusCode.Error, failure.Code);
+                if (!canRetry())
+                {
+                    return (AttemptEnd.Broken, failure);
+                }
+
+                // Step 8: a broken attempt before anything visible: recover, retry, or fail
+                if (TryStartRecovery(failure, ref body))
+                {
+                    restart();
+                    continue;
+                }
+
+                // An error status was already retried by the send's pipeline if it was transient.
+                if (relayed && failure.Kind == UpstreamErrorKind.Transient && _budget.TryTake())
+                {
+                    metrics.UpstreamRetries.WithLabels("stream_broken_before_output").Inc();
+                    Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, _attempt, failure.Code);
+                    restart();
+                    continue;
+                }
+
+                return (AttemptEnd.Broken, failure);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A failure llama-server's own gpt-oss handling caused can be avoided by asking differently:
+    /// a parse failure by asking for raw Harmony (parsed here), a template's history complaint by
+    /// repairing the history. Each is tried once per request; the re-request replaces
+    /// <paramref name="body"/> for any later attempt.
+    /// </summary>
+    private bool TryStartRecovery(UpstreamFailure failure, ref byte[] body)
+    {
+        string kind;
+        switch (failure.Kind)
+        {
+            case UpstreamErrorKind.ParseFailure when !_rawReparseTried:
+                _rawReparseTried = true;
+                kind = RawReparse;
+                body = RecoveryRequests.WithRawOutput(body);
+                break;
+            case UpstreamErrorKind.TemplateHistory when !_historyRepairTried:
+                _historyRepairTried = true;
+                if (RecoveryRequests.WithRepairedHistory(body, out _) is not { } repaired)
+                {
+                    return false;
+                }
+
+                kind = HistoryRepairKind;
+                body = repaired;
+                break;
+            default:
+                return false;
+        }
+
+        _pendingRecovery = kind;
+        Recovery = Recovery is null ? kind : Recovery + "+" + kind;
+        Log.UpstreamRecoveryStarted(logger, context.TraceIdentifier, _attempt, failure.Kind == UpstreamErrorKind.ParseFailure ? "parse failure" : "template error", failure.Code, kind);
+        return true;
+    }
+
+    /// <summary>Counts a recovery once the attempt it started has ended.</summary>
+    private void EndRecovery(bool succeeded)
+    {
+        if (_pendingRecovery is not { } kind)
+        {
+            return;
+        }
+
+        _pendingRecovery = null;
+        var outcome = succeeded ? "recovered" : "failed";
+        metrics.Recoveries.WithLabels(kind, outcome).Inc();
+        Log.UpstreamRecoveryEnded(logger, context.TraceIdentifier, kind, outcome);
+    }
+}
