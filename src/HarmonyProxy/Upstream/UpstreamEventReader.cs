@@ -8,8 +8,9 @@ namespace HarmonyProxy.Upstream;
 /// <see cref="ReadAsync"/> yields one event's data as UTF-8 bytes (<see cref="Data"/>, valid until
 /// the next call). Framing follows the SSE spec: lines end with LF, CR or CRLF, a leading BOM is
 /// skipped, comment lines and fields other than <c>data</c> are ignored (the translator reads only
-/// the payload) except older llama-server builds' <c>error</c> field, handed out as <c>{"error":…}</c>, several data lines join with LF, and an event the body ends in the middle of is
-/// discarded. A line or an event longer than the limit fails the read with an
+/// the payload) except older llama-server builds' <c>error</c> field, handed out as
+/// <c>{"error":…}</c>; several data lines join with LF, and an event the body ends in the middle
+/// of is discarded. A line or an event longer than the limit fails the read with an
 /// <see cref="IOException"/>, so an upstream that never ends a line cannot grow memory.
 /// </summary>
 /// <remarks>
@@ -17,7 +18,7 @@ namespace HarmonyProxy.Upstream;
 /// method here instead of an async iterator, a parser fill and a wrapper read, which allocated a
 /// state-machine box per token (a third of the relay's garbage at 2,000 streams).
 /// </remarks>
-internal sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
+internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
 {
     private const int InitialBufferBytes = 1024;
     private const byte CR = (byte)'\r';
@@ -250,72 +251,5 @@ internal sealed class UpstreamEventReader(Stream body, int maxEventBytes) : IAsy
         value.CopyTo(_data.AsSpan(_dataLength));
         _dataLength += value.Length;
         _dataAppended = true;
-    }
-
-    private bool TrySkipBom()
-    {
-        ReadOnlySpan<byte> bom = [0xEF, 0xBB, 0xBF];
-        var pending = _buffer.AsSpan(_start, _end - _start);
-        if (pending.Length < bom.Length && !_endOfBody && bom.StartsWith(pending))
-        {
-            return false;
-        }
-
-        if (pending.StartsWith(bom))
-        {
-            _start += bom.Length;
-        }
-
-        _bomChecked = true;
-        return true;
-    }
-
-    private void SetCurrent(byte[] array, int offset, int length)
-    {
-        _currentArray = array;
-        _currentOffset = offset;
-        _currentLength = length;
-    }
-
-    /// <summary>The previous event's bytes may be overwritten from here on.</summary>
-    private void ReleaseCurrent()
-    {
-        if (ReferenceEquals(_currentArray, _data))
-        {
-            _dataLength = 0;
-            _dataAppended = false;
-        }
-
-        SetCurrent([], 0, 0);
-    }
-
-    /// <summary>Makes space after <c>_end</c>: rewinds when everything was consumed, else slides or grows.</summary>
-    private void MakeRoom()
-    {
-        if (_start == _end)
-        {
-            _start = _end = 0;
-        }
-
-        if (_end < _buffer.Length)
-        {
-            return;
-        }
-
-        var pending = _end - _start;
-        if (_start > 0)
-        {
-            _buffer.AsSpan(_start, pending).CopyTo(_buffer);
-        }
-        else
-        {
-            var grown = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-            _buffer.AsSpan(0, pending).CopyTo(grown);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = grown;
-        }
-
-        _start = 0;
-        _end = pending;
     }
 }
