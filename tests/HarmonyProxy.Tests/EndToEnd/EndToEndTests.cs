@@ -1,10 +1,8 @@
-using System.ClientModel;
 using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
-using OpenAI;
 using OpenAI.Chat;
 
 namespace HarmonyProxy.Tests.EndToEnd;

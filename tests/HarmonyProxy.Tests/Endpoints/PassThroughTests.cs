@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
-using LlamaServerSim;
 
 namespace HarmonyProxy.Tests.Endpoints;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using HarmonyProxy.Completions;
 using HarmonyProxy.Harmony;
 using HarmonyProxy.Tests.Completions;
 using HarmonyProxy.Tests.Infrastructure;
