@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using HarmonyProxy.Harmony;
 
 namespace HarmonyProxy.Completions;
 

@@ -1,6 +1,4 @@
-using System.Text;
 using System.Text.Json;
-using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 

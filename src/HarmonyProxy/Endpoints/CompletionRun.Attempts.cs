@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
 using Polly.CircuitBreaker;
 using Polly.Timeout;

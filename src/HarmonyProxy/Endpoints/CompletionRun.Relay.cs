@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;

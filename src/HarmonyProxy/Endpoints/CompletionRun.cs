@@ -1,11 +1,8 @@
-using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
-using Polly.CircuitBreaker;
-using Polly.Timeout;
 
 namespace HarmonyProxy.Endpoints;
 
