@@ -199,16 +199,17 @@ internal static class ChatCompletionsApi
             return;
         }
 
-        var usage = run.Result is { } result && UsageTokens.TryRead(result.Usage.Span, out var input, out var output) ? (input, output) : ((long, long)?)null;
+        long input = 0, output = 0;
+        var hasUsage = run.Result is { } result && UsageTokens.TryRead(result.Usage.Span, out input, out output);
         if (run.TimeToFirstToken is { } ttft)
         {
             ProxyTelemetry.TimeToFirstToken.Record(ttft, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
         }
 
-        if (usage is { } tokens)
+        if (hasUsage)
         {
-            ProxyTelemetry.TokenUsage.Record(tokens.Item1, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
-            ProxyTelemetry.TokenUsage.Record(tokens.Item2, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+            ProxyTelemetry.TokenUsage.Record(input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+            ProxyTelemetry.TokenUsage.Record(output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
         }
 
         if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()?.Activity is not { IsAllDataRequested: true } span)
@@ -231,10 +232,10 @@ internal static class ChatCompletionsApi
             span.SetTag("gen_ai.response.finish_reasons", new[] { finish });
         }
 
-        if (usage is { } counted)
+        if (hasUsage)
         {
-            span.SetTag("gen_ai.usage.input_tokens", counted.Item1);
-            span.SetTag("gen_ai.usage.output_tokens", counted.Item2);
+            span.SetTag("gen_ai.usage.input_tokens", input);
+            span.SetTag("gen_ai.usage.output_tokens", output);
         }
 
         if (run.TimeToFirstToken is { } firstToken)

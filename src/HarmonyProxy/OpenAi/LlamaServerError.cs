@@ -27,7 +27,7 @@ internal sealed record LlamaServerError(string? Message, string? Type, int? Prom
 
                 if (error.ValueKind == JsonValueKind.Object)
                 {
-                    return new LlamaServerError(String(error, "message"), String(error, "type"), Int(error, "n_prompt_tokens"), Int(error, "n_ctx"));
+                    return new LlamaServerError(JsonProperties.String(error, "message"), JsonProperties.String(error, "type"), JsonProperties.Int(error, "n_prompt_tokens"), JsonProperties.Int(error, "n_ctx"));
                 }
             }
         }
@@ -39,10 +39,4 @@ internal sealed record LlamaServerError(string? Message, string? Type, int? Prom
         var text = Encoding.UTF8.GetString(body).Trim();
         return new LlamaServerError(text.Length == 0 ? null : text.Length > MaxQuotedTextChars ? text[..MaxQuotedTextChars] + "…" : text, null);
     }
-
-    private static string? String(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static int? Int(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : null;
 }

@@ -28,23 +28,17 @@ internal sealed record LlamaServerProps(string? Build, string? Model, int? Conte
                 return null;
             }
 
-            var model = String(root, "model_alias") is { Length: > 0 } alias ? alias : FileName(String(root, "model_path"));
+            var model = JsonProperties.String(root, "model_alias") is { Length: > 0 } alias ? alias : FileName(JsonProperties.String(root, "model_path"));
             var context = root.TryGetProperty("default_generation_settings", out var settings) && settings.ValueKind == JsonValueKind.Object
-                ? Int(settings, "n_ctx")
+                ? JsonProperties.Int(settings, "n_ctx")
                 : null;
-            return new LlamaServerProps(String(root, "build_info"), model, context, Int(root, "total_slots"), String(root, "chat_template"));
+            return new LlamaServerProps(JsonProperties.String(root, "build_info"), model, context, JsonProperties.Int(root, "total_slots"), JsonProperties.String(root, "chat_template"));
         }
         catch (JsonException)
         {
             return null;
         }
     }
-
-    private static string? String(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static int? Int(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : null;
 
     private static string? FileName(string? path) =>
         string.IsNullOrEmpty(path) ? null : path[(path.LastIndexOfAny(['/', '\\']) + 1)..];
