@@ -39,7 +39,7 @@ public sealed class BadTextTests
         await using var harness = await LoopbackHarness.StartAsync();
         harness.Simulator.Enqueue(new SimScript { RawBody = BadUpstreamBody() });
 
-        using var response = await harness.Http.PostAsync("/v1/chat/completions", new StringContent($$"""{"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", ChatRequest.Body(stream));
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -1,6 +1,5 @@
 using System.ClientModel;
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
@@ -219,6 +218,5 @@ public sealed class FidelityTests
         Assert.True(stream.Usage["completion_tokens"]!.GetValue<int>() > 0);
     }
 
-    private static StringContent Json(bool stream, string extra = "") =>
-        new($$"""{"model":"gpt-oss-20b","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]{{extra}}}""", Encoding.UTF8, "application/json");
+    private static StringContent Json(bool stream, string extra = "") => ChatRequest.Body(stream, extra: extra);
 }

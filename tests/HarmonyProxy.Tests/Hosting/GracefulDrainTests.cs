@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
@@ -97,6 +96,5 @@ public sealed class GracefulDrainTests
         return await response.Content.ReadAsStringAsync();
     }
 
-    private static StringContent Chat(bool stream) =>
-        new($$"""{"stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
+    private static StringContent Chat(bool stream) => ChatRequest.Body(stream);
 }

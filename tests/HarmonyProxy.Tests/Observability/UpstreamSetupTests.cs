@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
@@ -142,7 +141,7 @@ public sealed class UpstreamSetupTests
 
         for (var i = 0; i < 2; i++)
         {
-            using var response = await harness.Http.PostAsync("/v1/chat/completions", new StringContent("""{"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+            using var response = await harness.Http.PostAsync("/v1/chat/completions", ChatRequest.Body(stream: true));
             await response.Content.ReadAsStringAsync();
         }
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.ServerSentEvents;
-using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
 using HarmonyProxy.Upstream;
@@ -216,6 +215,5 @@ public sealed class FaultInjectionTests
         return ClientStream.Parse(await response.Content.ReadAsStringAsync());
     }
 
-    private static StringContent Json(bool stream) =>
-        new($$"""{"model":"gpt-oss-20b","stream":{{(stream ? "true" : "false")}},"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
+    private static StringContent Json(bool stream) => ChatRequest.Body(stream);
 }

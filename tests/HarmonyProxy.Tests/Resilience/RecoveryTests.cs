@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
@@ -226,6 +225,5 @@ public sealed class RecoveryTests
         Assert.Equal(5, harness.Simulator.ChatRequestCount);
     }
 
-    private static StringContent Json(bool stream, string messages) =>
-        new($$"""{"model":"gpt-oss-20b","stream":{{(stream ? "true" : "false")}},"messages":{{messages}}}""", Encoding.UTF8, "application/json");
+    private static StringContent Json(bool stream, string messages) => ChatRequest.Body(stream, messages);
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
 
@@ -31,7 +30,7 @@ public sealed class RetryBudgetTests
         }
 
         var summary = harness.Proxy.LogEvents.WhenLogged("CompletionFinished");
-        using var response = await harness.Http.PostAsync("/v1/chat/completions", new StringContent("""{"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", ChatRequest.Body(stream: true));
         await response.Content.ReadAsStringAsync();
         var line = await summary.WaitAsync(Bound);
 
@@ -50,7 +49,7 @@ public sealed class RetryBudgetTests
         harness.Simulator.Enqueue(Failing("503", 0), Failing("error event", 1), new SimScript { RawText = Answer });
 
         var summary = harness.Proxy.LogEvents.WhenLogged("CompletionFinished");
-        using var response = await harness.Http.PostAsync("/v1/chat/completions", new StringContent("""{"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        using var response = await harness.Http.PostAsync("/v1/chat/completions", ChatRequest.Body(stream: true));
         var stream = ClientStream.Parse(await response.Content.ReadAsStringAsync());
         var line = await summary.WaitAsync(Bound);
 
