@@ -12,6 +12,9 @@ builder.AddHarmonyProxyTelemetry();
 // Services: validated options and the typed llama-server client
 builder.AddHarmonyProxy();
 
+// Responses API: the bounded response store, Data Protection keys that seal reasoning
+builder.AddHarmonyProxyResponses();
+
 // Security: client keys, per-client limits, Kestrel limits
 builder.AddHarmonyProxySecurity();
 
@@ -42,7 +45,7 @@ app.UseHarmonyProxyCors();
 // Client keys (401) and per-client rate and concurrency limits (429)
 app.UseHarmonyProxySecurity();
 
-// Endpoints: /v1/chat/completions, llama-server's other routes, /healthz, /readyz, /metrics, 404 for the rest
+// Endpoints: /v1/chat/completions, /v1/responses, llama-server's other routes, /healthz, /readyz, /metrics, 404 for the rest
 app.MapHarmonyProxy();
 
 app.Run();

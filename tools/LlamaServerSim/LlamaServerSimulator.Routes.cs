@@ -49,6 +49,9 @@ public sealed partial class LlamaServerSimulator
             });
         }
 
+        // For scripts outside the test process (the Codex run): what llama-server was sent.
+        app.MapGet("/sim/requests", () => Results.Json(Requests.ToArray()));
+
         // On by default in llama-server; it shows every slot's prompt, so the proxy must not pass it on.
         app.MapGet("/slots", () => Results.Json(new[] { new { id = 0, is_processing = false, prompt = "another user's secret prompt" } }));
     }

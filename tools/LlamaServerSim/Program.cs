@@ -4,7 +4,7 @@ namespace LlamaServerSim;
 
 /// <summary>
 /// A stand-alone llama-server look-alike:
-/// <c>dotnet run --project tools/LlamaServerSim -- --urls http://127.0.0.1:8080 --flavour raw --tokens-per-second 20</c>
+/// <c>dotnet run --project tools/LlamaServerSim -- --urls http://127.0.0.1:8080 --flavour raw --tokens-per-second 20 --context-size 65536</c>
 /// </summary>
 internal static class SimulatorProgram
 {
@@ -17,6 +17,7 @@ internal static class SimulatorProgram
             TokensPerSecond = double.TryParse(configuration["tokens-per-second"], CultureInfo.InvariantCulture, out var rate) ? rate : 20,
             Model = configuration["model"] ?? "gpt-oss-20b",
             FaultRate = double.TryParse(configuration["fault-rate"], CultureInfo.InvariantCulture, out var faults) ? faults : 0,
+            ContextSize = int.TryParse(configuration["context-size"], CultureInfo.InvariantCulture, out var context) ? context : new SimulatorOptions().ContextSize,
         };
 
         await using var simulator = await LlamaServerSimulator.StartAsync(options, configuration["urls"] ?? "http://127.0.0.1:8080");

@@ -19,6 +19,11 @@ public static partial class Transcripts
         var messages = request["messages"] as JsonArray;
         var last = messages?.LastOrDefault() as JsonObject;
         var tools = request["tools"] as JsonArray;
+        if (name is null && ShellTool(tools) is { } shell)
+        {
+            return ShellTask(messages!, shell);
+        }
+
         name ??= last?["role"]?.GetValue<string>() == "tool" ? "after_tool"
             : tools is { Count: > 0 } ? "tool_call"
             : "answer";
@@ -118,6 +123,46 @@ public static partial class Transcripts
             }
         }
     }
+
+    /// <summary>The shell tool of a coding agent (Codex's <c>exec_command</c>), if the request offers one.</summary>
+    private static string? ShellTool(JsonArray? tools) =>
+        tools?.OfType<JsonObject>().Select(tool => tool["function"]?["name"]?.GetValue<string>()).FirstOrDefault(name => name is "exec_command" or "shell");
+
+    /// <summary>
+    /// A two-step agent task, one step per request: write a file with a shell command, read it
+    /// back, then answer with what the second command printed. Each step reasons first, so a
+    /// client that carries reasoning across the loop shows it in the next request.
+    /// </summary>
+    private static IReadOnlyList<SimMessage> ShellTask(JsonArray messages, string tool)
+    {
+        var results = messages.OfType<JsonObject>().Where(message => message["role"]?.GetValue<string>() == "tool").ToList();
+        return results.Count switch
+        {
+            0 =>
+            [
+                new("analysis", ShellTaskReasoning[0]),
+                new("commentary", new JsonObject { ["cmd"] = "echo harmony-proxy > proof.txt" }.ToJsonString(), "functions." + tool),
+            ],
+            1 =>
+            [
+                new("analysis", ShellTaskReasoning[1]),
+                new("commentary", new JsonObject { ["cmd"] = "cat proof.txt" }.ToJsonString(), "functions." + tool),
+            ],
+            _ =>
+            [
+                new("analysis", ShellTaskReasoning[2]),
+                new("final", "Done: proof.txt holds " + (ToolResult(results[^1]).Contains("harmony-proxy", StringComparison.Ordinal) ? "harmony-proxy" : "something unexpected") + "."),
+            ],
+        };
+    }
+
+    /// <summary>The reasoning of each step of the shell task, for tests that check it was carried back.</summary>
+    public static IReadOnlyList<string> ShellTaskReasoning { get; } =
+    [
+        "The task needs a file written. Use the shell to write proof.txt first.",
+        "The file should exist now. Read it back to check its content.",
+        "Both commands ran. Report what the file holds.",
+    ];
 
     private static string ArgumentsFor(JsonArray? tools)
     {

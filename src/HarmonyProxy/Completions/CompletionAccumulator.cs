@@ -10,7 +10,7 @@ namespace HarmonyProxy.Completions;
 /// did not ask to stream. A call cut by <c>length</c> is kept with its arguments as far as they
 /// came, as in a stream and as OpenAI does: <c>finish_reason: length</c> tells the client.
 /// </summary>
-internal sealed class CompletionAccumulator : ICompletionSink
+internal sealed class CompletionAccumulator : ICompletionBody
 {
     private readonly StringBuilder _content = new();
     private readonly StringBuilder _reasoning = new();
@@ -53,8 +53,8 @@ internal sealed class CompletionAccumulator : ICompletionSink
 
     public void Fail(string message, string type, string? code) => Error = new UpstreamStreamError(message, type, code);
 
-    /// <summary>The response body; <paramref name="reasoningField"/> names the reasoning property.</summary>
-    public byte[] ToJson(string reasoningField = "reasoning_content")
+    /// <summary>The <c>chat.completion</c> body.</summary>
+    public byte[] ToJson()
     {
         var envelope = _envelope ?? new CompletionEnvelope("chatcmpl-proxy", string.Empty, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), null);
         var calls = _toolCalls
@@ -82,7 +82,7 @@ internal sealed class CompletionAccumulator : ICompletionSink
 
             if (_hasReasoning)
             {
-                json.WriteString(reasoningField, _reasoning.ToString());
+                json.WriteString("reasoning_content", _reasoning.ToString());
             }
 
             if (calls.Count > 0)

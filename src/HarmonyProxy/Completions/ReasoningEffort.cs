@@ -17,6 +17,7 @@ internal static class ReasoningEffort
     {
         "low" or "medium" or "high" => value,
         "minimal" or "none" => "low",
+        "xhigh" => "high",
         _ => null,
     };
 

@@ -25,6 +25,29 @@ internal sealed class HarmonyProxyOptions
     public CorsSettings Cors { get; set; } = new();
 
     public ShutdownSettings Shutdown { get; set; } = new();
+
+    public ResponsesSettings Responses { get; set; } = new();
+}
+
+internal sealed class ResponsesSettings
+{
+    /// <summary>Stored responses (<c>store: true</c>) kept at most; the oldest go first.</summary>
+    public int StoreMaxEntries { get; set; } = 10_000;
+
+    /// <summary>The most bytes stored responses may hold together.</summary>
+    public long StoreMaxBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>How long a stored response can be read or continued (<c>previous_response_id</c>).</summary>
+    public double StoreMaxAgeMinutes { get; set; } = 120;
+
+    /// <summary>How long an <c>encrypted_content</c> reasoning blob can be read back.</summary>
+    public double EncryptedReasoningHours { get; set; } = 24;
+
+    /// <summary>
+    /// Where the Data Protection keys that seal reasoning live (<c>DATA_PROTECTION_KEYS_DIR</c>): a
+    /// directory every replica mounts; empty: ASP.NET Core's default per-user key folder.
+    /// </summary>
+    public string? KeysDirectory { get; set; }
 }
 
 internal sealed class ShutdownSettings

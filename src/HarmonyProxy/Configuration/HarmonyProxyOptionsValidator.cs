@@ -30,6 +30,11 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
             errors.Add($"HarmonyProxy:Upstream:ReadinessCacheSeconds must not be negative; got {upstream.ReadinessCacheSeconds}.");
         }
 
+        var responses = options.Responses;
+        Positive(errors, "HarmonyProxy:Responses:StoreMaxEntries", responses.StoreMaxEntries, "a positive number");
+        Positive(errors, "HarmonyProxy:Responses:StoreMaxBytes", responses.StoreMaxBytes, "a positive number of bytes");
+        Positive(errors, "HarmonyProxy:Responses:StoreMaxAgeMinutes", responses.StoreMaxAgeMinutes, "a positive number of minutes");
+        Positive(errors, "HarmonyProxy:Responses:EncryptedReasoningHours", responses.EncryptedReasoningHours, "a positive number of hours");
         if (options.Requests.DefaultReasoningEffort is { Length: > 0 } effort && ReasoningEffort.Normalize(effort) is null)
         {
             errors.Add($"HarmonyProxy:Requests:DefaultReasoningEffort must be low, medium or high; got '{effort}'.");
@@ -116,11 +121,11 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void Positive(List<string> errors, string name, double value)
+    private static void Positive(List<string> errors, string name, double value, string what = "a positive number of seconds")
     {
         if (!(value > 0))
         {
-            errors.Add($"{name} must be a positive number of seconds; got {value}.");
+            errors.Add($"{name} must be {what}; got {value}.");
         }
     }
 }

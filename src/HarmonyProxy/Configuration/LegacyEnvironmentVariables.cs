@@ -25,6 +25,7 @@ internal static class LegacyEnvironmentVariables
         ("HARMONY_PROXY_API_KEYS_FILE", "HarmonyProxy:Security:ApiKeysFile"),
         ("METRICS_BEARER_TOKEN", "HarmonyProxy:Security:MetricsBearerToken"),
         ("DRAIN_SECONDS", "HarmonyProxy:Shutdown:DrainSeconds"),
+        ("DATA_PROTECTION_KEYS_DIR", "HarmonyProxy:Responses:KeysDirectory"),
     ];
 
     public static IConfigurationBuilder AddLegacyEnvironmentVariables(this IConfigurationBuilder builder, Func<string, string?>? read = null)

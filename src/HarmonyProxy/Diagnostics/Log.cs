@@ -68,6 +68,14 @@ internal static partial class Log
         Message = "Drain finished: {EndedCompletions} completions still open at the deadline were ended")]
     public static partial void DrainFinished(ILogger logger, int endedCompletions);
 
+    [LoggerMessage(EventId = 18, EventName = "ResponsesPartsLeftOut", Level = LogLevel.Information,
+        Message = "Request {RequestId}: left out what llama-server cannot serve: tools [{Tools}], input items [{Items}]")]
+    public static partial void ResponsesPartsLeftOut(ILogger logger, string requestId, string tools, string items);
+
+    [LoggerMessage(EventId = 19, EventName = "ResponsesReasoningUnreadable", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: {Count} encrypted_content reasoning blobs did not open (tampered, other keys, or expired); their plain text was used if sent")]
+    public static partial void ResponsesReasoningUnreadable(ILogger logger, string requestId, int count);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

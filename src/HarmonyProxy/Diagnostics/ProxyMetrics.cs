@@ -33,6 +33,8 @@ internal sealed class ProxyMetrics
         Recoveries = factory.CreateCounter("harmony_proxy_recoveries_total", "Requests llama-server failed that the proxy asked again in another way, by kind (raw_reparse: its parser failed, so it was asked for raw Harmony; history_repair: its template rejected the history) and outcome (recovered, failed).", ["kind", "outcome"]);
         UpstreamInfo = factory.CreateGauge("harmony_proxy_upstream_info", "What llama-server's /props reported (value 1): build, model, context per slot, slots.", ["build", "model", "n_ctx", "slots"]);
         UpstreamTemplateMismatch = factory.CreateGauge("harmony_proxy_upstream_chat_template_mismatch", "1 when llama-server's chat template (from /props) is not gpt-oss's, so Harmony is not what the model is prompted with.");
+        ResponsesLeftOut = factory.CreateCounter("harmony_proxy_responses_left_out_total", "Parts of Responses API requests llama-server cannot serve, left out: hosted tools (kind tool: web_search, file_search…) and input items (kind item), by type.", ["kind", "type"]);
+        ResponsesReasoningUnreadable = factory.CreateCounter("harmony_proxy_responses_reasoning_unreadable_total", "Replayed encrypted_content reasoning blobs that did not open (tampered, sealed by other keys, or expired); their plain text was used if sent.");
         UpstreamReady.Set(0);
         UpstreamTemplateMismatch.Set(0);
     }
@@ -64,4 +66,8 @@ internal sealed class ProxyMetrics
     public Gauge UpstreamInfo { get; }
 
     public Gauge UpstreamTemplateMismatch { get; }
+
+    public Counter ResponsesLeftOut { get; }
+
+    public Counter ResponsesReasoningUnreadable { get; }
 }

@@ -23,6 +23,7 @@ internal sealed partial class CompletionRun(
     HarmonyProxyOptions options,
     OutputOptions output,
     PreparedRequest prepared,
+    ICompletionWire wire,
     ProxyMetrics metrics,
     UpstreamBreakerState breaker,
     ILogger logger)
@@ -92,10 +93,11 @@ internal sealed partial class CompletionRun(
     private async Task StreamAsync(StreamWatchdog watchdog)
     {
         await using var sse = new SseResponse(context, time, TimeSpan.FromSeconds(options.Upstream.KeepAliveSeconds));
-        using var chunks = new SseChunkWriter(sse.Pending);
-        // Step 5: the client's stream (headers with the first event or keep-alive), its chunk
-        // writer and the translator that drives it
-        var translator = new CompletionTranslator(chunks, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
+        var events = wire.OpenStream(sse.Pending);
+        using var disposable = events as IDisposable;
+        // Step 5: the client's stream (headers with the first event or keep-alive), its event
+        // writer (chat chunks or Responses events) and the translator that drives it
+        var translator = new CompletionTranslator(events, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
 
         var (end, failure) = await RunAttemptsAsync(
             () => translator,
@@ -140,7 +142,7 @@ internal sealed partial class CompletionRun(
 
     private async Task RespondAsync(StreamWatchdog watchdog)
     {
-        var accumulator = new CompletionAccumulator();
+        var accumulator = wire.OpenBody();
         var translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
 
         var (end, failure) = await RunAttemptsAsync(
@@ -149,7 +151,7 @@ internal sealed partial class CompletionRun(
             restart: () =>
             {
                 // Nothing reached the client yet: a retry simply starts a new body.
-                accumulator = new CompletionAccumulator();
+                accumulator = wire.OpenBody();
                 translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
             },
             afterEvent: static () => ValueTask.CompletedTask,

@@ -1,5 +1,6 @@
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Endpoints;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -20,6 +21,7 @@ internal static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddSingleton<UpstreamCredentials>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<UpstreamConcurrencyGate>();
+        builder.Services.AddSingleton<CompletionServices>();
 
         // Metrics on an injectable registry (the default one unless a test brings its own).
         // prometheus-net's EventCounter and Meter adapters publish names promtool rejects

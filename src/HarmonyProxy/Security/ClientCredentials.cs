@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace HarmonyProxy.Security;
 
 /// <summary>Where OpenAI clients put their key: <c>Authorization: Bearer</c>, <c>api-key</c> (Azure style) or <c>x-api-key</c>.</summary>
@@ -20,5 +22,19 @@ internal static class ClientCredentials
 
         var xApiKey = headers["x-api-key"].ToString();
         return xApiKey.Length > 0 ? xApiKey.Trim() : null;
+    }
+
+    /// <summary>
+    /// Who the client is, for limits and for what the proxy keeps on its behalf: its key's id when
+    /// keys are in use, else its address.
+    /// </summary>
+    public static string Identity(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var key = PresentedKey(context.Request.Headers);
+        var keys = context.RequestServices.GetRequiredService<ApiKeyRing>();
+        return keys.Enabled && key is not null
+            ? "key:" + ApiKeyRing.ClientId(key)
+            : "ip:" + (context.Connection.RemoteIpAddress ?? IPAddress.None);
     }
 }

@@ -76,7 +76,7 @@ internal static class SecuritySetup
     }
 
     private static bool IsApiPath(PathString path) =>
-        path.StartsWithSegments("/v1") || path.StartsWithSegments("/chat") || path.StartsWithSegments("/models") || PassThroughApi.NeedsKey(path);
+        path.StartsWithSegments("/v1") || path.StartsWithSegments("/chat") || path.StartsWithSegments("/responses") || path.StartsWithSegments("/models") || PassThroughApi.NeedsKey(path);
 
     private static string? BearerToken(IHeaderDictionary headers)
     {
@@ -97,11 +97,7 @@ internal static class SecuritySetup
             return null;
         }
 
-        var key = ClientCredentials.PresentedKey(context.Request.Headers);
-        var keys = context.RequestServices.GetRequiredService<ApiKeyRing>();
-        return keys.Enabled && key is not null
-            ? "key:" + ApiKeyRing.ClientId(key)
-            : "ip:" + (context.Connection.RemoteIpAddress ?? IPAddress.None);
+        return ClientCredentials.Identity(context);
     }
 
     private static RateLimitPartition<string> RatePartition(HttpContext context)

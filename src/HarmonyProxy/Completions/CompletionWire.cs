@@ -1,0 +1,34 @@
+using System.Buffers;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>A translated completion collected into one JSON body, for clients that did not stream.</summary>
+internal interface ICompletionBody : ICompletionSink
+{
+    /// <summary>The response body once the completion finished.</summary>
+    byte[] ToJson();
+}
+
+/// <summary>
+/// The API a client speaks, as the shape its completion leaves in: chat completions
+/// (<see cref="ChatCompletionWire"/>) or the Responses API. The relay, the attempts and the
+/// endings are the same for both; only the sink the translator writes to differs.
+/// </summary>
+internal interface ICompletionWire
+{
+    /// <summary>A sink writing the client's SSE events into <paramref name="events"/>.</summary>
+    ICompletionSink OpenStream(IBufferWriter<byte> events);
+
+    /// <summary>A sink collecting one JSON body; a retry before output opens a new one.</summary>
+    ICompletionBody OpenBody();
+}
+
+/// <summary>OpenAI Chat Completions: <c>chat.completion.chunk</c> events, or one <c>chat.completion</c>.</summary>
+internal sealed class ChatCompletionWire : ICompletionWire
+{
+    public static ChatCompletionWire Instance { get; } = new();
+
+    public ICompletionSink OpenStream(IBufferWriter<byte> events) => new SseChunkWriter(events);
+
+    public ICompletionBody OpenBody() => new CompletionAccumulator();
+}

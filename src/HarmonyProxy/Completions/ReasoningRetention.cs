@@ -1,0 +1,65 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>
+/// Harmony's rule for the chain of thought in a conversation's history (OpenAI's gpt-oss
+/// guidance): the reasoning of the tool-call turns since the last final answer is kept, so the
+/// model sees why it called the tools it is now reading the results of; reasoning of turns up to
+/// and including a final answer is dropped. An assistant message that keeps its reasoning and has
+/// tool calls carries no separate text: the gpt-oss template refuses content and thinking together
+/// on a tool-call message (llama.cpp #19701), so its text joins the reasoning instead of being lost.
+/// </summary>
+internal static class ReasoningRetention
+{
+    public const string Field = "reasoning_content";
+
+    /// <summary>Applies the rule to chat <paramref name="messages"/>; returns how many messages keep reasoning.</summary>
+    public static int Apply(JsonArray messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var lastFinal = -1;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (IsAssistant(messages[i]) && !HasToolCalls((JsonObject)messages[i]!))
+            {
+                lastFinal = i;
+            }
+        }
+
+        var kept = 0;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (!IsAssistant(messages[i]))
+            {
+                continue;
+            }
+
+            var message = (JsonObject)messages[i]!;
+            var reasoning = Text(message[Field]);
+            if (string.IsNullOrEmpty(reasoning) || i < lastFinal || !HasToolCalls(message))
+            {
+                message.Remove(Field);
+                continue;
+            }
+
+            kept++;
+            if (Text(message["content"]) is { Length: > 0 } content)
+            {
+                message[Field] = reasoning + "\n\n" + content;
+                message["content"] = null;
+            }
+        }
+
+        return kept;
+    }
+
+    private static bool IsAssistant(JsonNode? node) =>
+        node is JsonObject message && message["role"] is JsonValue role && role.GetValueKind() == JsonValueKind.String && role.GetValue<string>() == "assistant";
+
+    private static bool HasToolCalls(JsonObject message) => message["tool_calls"] is JsonArray { Count: > 0 };
+
+    private static string? Text(JsonNode? node) =>
+        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
+}

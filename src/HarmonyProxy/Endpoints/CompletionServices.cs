@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Harmony;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>
+/// The part of the request path every completion API shares, from the slot to the record:
+/// (4) take a slot (back-pressure → 429); (5) run attempts (<see cref="CompletionRun"/>): send
+/// with retries, relay every upstream event through <see cref="CompletionTranslator"/> into the
+/// API's <see cref="ICompletionWire"/>, retry a broken attempt while nothing visible reached the
+/// client; (6) end once; then metrics, the summary line and telemetry, once per request.
+/// </summary>
+internal sealed class CompletionServices(
+    UpstreamClient upstream,
+    UpstreamConcurrencyGate gate,
+    TimeProvider time,
+    ProxyMetrics metrics,
+    UpstreamSetupReport setupReport,
+    UpstreamBreakerState breaker,
+    DrainState drain,
+    IOptionsMonitor<HarmonyProxyOptions> options,
+    ILogger<CompletionRun> logger)
+{
+    // ILogger<T> is a DI singleton; ILoggerFactory.CreateLogger under Serilog builds a new
+    // logger (and its property cache) on every call, which a stream then holds to its end.
+    public ILogger Logger { get; } = logger;
+
+    public IOptionsMonitor<HarmonyProxyOptions> Options { get; } = options;
+
+    public ProxyMetrics Metrics { get; } = metrics;
+
+    public TimeProvider Time { get; } = time;
+
+    /// <summary>Counts the request as in flight and holds the drain open until disposed.</summary>
+    public IDisposable Enter()
+    {
+        Metrics.StreamsInFlight.Inc();
+        return new InFlight(this, drain.Enter());
+    }
+
+    /// <summary>A request refused before llama-server was asked: counted, logged, answered in OpenAI's shape.</summary>
+    public async Task RejectAsync(HttpContext context, string endpoint, string stream, RequestProblem problem, long started)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(problem);
+        CountRequest(endpoint, stream, "client_error", started);
+        Log.RequestRejected(Logger, context.TraceIdentifier, problem.Status, problem.Code);
+        await ErrorResults.WriteAsync(context, problem.Status, problem.Message, OpenAiError.InvalidRequest, problem.Code, problem.Param);
+    }
+
+    /// <summary>Steps 4-10 for a prepared request; the run, or null when it was refused for want of a slot.</summary>
+    public async Task<CompletionRun?> CompleteAsync(HttpContext context, string endpoint, PreparedRequest prepared, OutputOptions output, ICompletionWire wire, HarmonyProxyOptions current, long started)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(prepared);
+        var requestId = context.TraceIdentifier;
+
+        // Step 4: a slot at llama-server, or 429
+        using var lease = await gate.AcquireAsync(context.RequestAborted);
+        if (lease is null)
+        {
+            CountRequest(endpoint, Stream(prepared), "rejected", started);
+            Log.RequestRejected(Logger, requestId, 429, "queue full");
+            await ErrorResults.WriteAsync(context, 429, "Too many requests are waiting for the upstream llama-server; retry shortly.", "rate_limit_error", "queue_full", retryAfter: TimeSpan.FromSeconds(1));
+            return null;
+        }
+
+        // Steps 5-9: the attempts, the relay and the one ending (CompletionRun)
+        var run = new CompletionRun(context, upstream, Time, current, output, prepared, wire, Metrics, breaker, Logger)
+        {
+            ShutdownSignal = drain.StreamsMustEnd,
+        };
+        await run.ExecuteAsync();
+        // Step 10: metrics, the summary line, telemetry, once per request
+        Record(run, endpoint, Stream(prepared), started);
+        context.Features.Set(new CompletionSummaryFeature(run.Outcome, run.Attempts, run.Recovery));
+        RecordTelemetry(context, run, prepared);
+        if (run.Result is { Completed: true } completed)
+        {
+            setupReport.ObserveFirstResponse(completed.UpstreamFlavour);
+        }
+
+        if (Logger.IsEnabled(LogLevel.Information))
+        {
+            var result = run.Result;
+            Log.CompletionFinished(Logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.Attempts, run.Recovery,
+                run.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000) : null, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds),
+                result?.ContentChunks ?? 0, result?.ReasoningChunks ?? 0, result?.ToolCallCount ?? 0, result?.FallbackUsed ?? false,
+                result?.FinishReason, (result?.ParseFlags ?? HarmonyParseFlags.None).ToString());
+        }
+
+        return run;
+    }
+
+    /// <summary>Every per-request metric, once, after the response ended (never in the token loop).</summary>
+    private void Record(CompletionRun run, string endpoint, string stream, long started)
+    {
+        CountRequest(endpoint, stream, run.Outcome, started);
+        var metrics = Metrics;
+        if (run.TimeToFirstToken is { } ttft)
+        {
+            metrics.TimeToFirstToken.WithLabels(stream).Observe(ttft);
+        }
+
+        if (run.Result is not { } result)
+        {
+            return;
+        }
+
+        metrics.ParserEvents.WithLabels("final_chunk").Inc(result.ContentChunks);
+        metrics.ParserEvents.WithLabels("reasoning_chunk").Inc(result.ReasoningChunks);
+        metrics.ParserEvents.WithLabels("tool_call").Inc(result.ToolCallCount);
+        metrics.ToolCalls.Inc(result.ToolCallCount - result.DroppedToolCalls);
+        metrics.ToolCallsDropped.Inc(result.DroppedToolCalls);
+        if (result.FallbackUsed)
+        {
+            metrics.ParserEvents.WithLabels("fallback").Inc();
+        }
+
+        if (result.ParseFlags.HasFlag(HarmonyParseFlags.Recovered))
+        {
+            metrics.ParserEvents.WithLabels("malformed").Inc();
+        }
+
+        if (result.ParseFlags.HasFlag(HarmonyParseFlags.StrippedForm))
+        {
+            metrics.ParserEvents.WithLabels("stripped_form").Inc();
+        }
+
+        if (result.ParseFlags.HasFlag(HarmonyParseFlags.TagsSeen))
+        {
+            metrics.ParserEvents.WithLabels("leaked_tags_cleaned").Inc();
+        }
+
+        if (UsageTokens.TryRead(result.Usage.Span, out var prompt, out var completion))
+        {
+            metrics.Tokens.WithLabels("prompt").Inc(prompt);
+            metrics.Tokens.WithLabels("completion").Inc(completion);
+        }
+    }
+
+    /// <summary>GenAI attributes on the request's span and the GenAI histograms, when OpenTelemetry listens.</summary>
+    private static void RecordTelemetry(HttpContext context, CompletionRun run, PreparedRequest prepared)
+    {
+        if (!ProxyTelemetry.Tracing)
+        {
+            return;
+        }
+
+        long input = 0, output = 0;
+        var hasUsage = run.Result is { } result && UsageTokens.TryRead(result.Usage.Span, out input, out output);
+        if (run.TimeToFirstToken is { } ttft)
+        {
+            ProxyTelemetry.TimeToFirstToken.Record(ttft, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
+        }
+
+        if (hasUsage)
+        {
+            ProxyTelemetry.TokenUsage.Record(input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+            ProxyTelemetry.TokenUsage.Record(output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        }
+
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpActivityFeature>()?.Activity is not { IsAllDataRequested: true } span)
+        {
+            return;
+        }
+
+        span.SetTag("gen_ai.operation.name", "chat");
+        span.SetTag("gen_ai.request.model", prepared.Model);
+        span.SetTag("harmony_proxy.request_id", context.TraceIdentifier);
+        span.SetTag("harmony_proxy.outcome", run.Outcome);
+        span.SetTag("harmony_proxy.upstream_attempts", run.Attempts);
+        if (run.Recovery is not null)
+        {
+            span.SetTag("harmony_proxy.recovery", run.Recovery);
+        }
+
+        if (run.Result?.FinishReason is { } finish)
+        {
+            span.SetTag("gen_ai.response.finish_reasons", new[] { finish });
+        }
+
+        if (hasUsage)
+        {
+            span.SetTag("gen_ai.usage.input_tokens", input);
+            span.SetTag("gen_ai.usage.output_tokens", output);
+        }
+
+        if (run.TimeToFirstToken is { } firstToken)
+        {
+            span.SetTag("gen_ai.server.time_to_first_token", firstToken);
+        }
+    }
+
+    private void CountRequest(string endpoint, string stream, string outcome, long started)
+    {
+        Metrics.Requests.WithLabels(endpoint, stream, outcome).Inc();
+        Metrics.RequestDuration.WithLabels(endpoint, stream).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    public static string Stream(PreparedRequest? prepared) => prepared is null ? "unknown" : prepared.ClientStreams ? "true" : "false";
+
+    private sealed class InFlight(CompletionServices services, IDisposable drainHold) : IDisposable
+    {
+        public void Dispose()
+        {
+            drainHold.Dispose();
+            services.Metrics.StreamsInFlight.Dec();
+        }
+    }
+}

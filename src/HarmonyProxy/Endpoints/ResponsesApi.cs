@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Responses;
+using HarmonyProxy.Security;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>
+/// <c>POST /v1/responses</c> (Codex and every Responses API client), and <c>GET</c>/<c>DELETE</c>
+/// of stored responses. A request is mapped to one chat request (<see cref="ResponsesRequestMapper"/>)
+/// and then takes the chat completions path (<see cref="CompletionServices"/>): the same
+/// preparation, attempts, recoveries, watchdogs and records; only the client's shape differs
+/// (<see cref="ResponsesWire"/>).
+/// </summary>
+internal static class ResponsesApi
+{
+    private const string Endpoint = "responses";
+
+    public static IEndpointRouteBuilder MapResponsesApi(this IEndpointRouteBuilder app)
+    {
+        foreach (var prefix in new[] { "/v1/responses", "/responses" })
+        {
+            app.MapPost(prefix, HandleAsync);
+            app.MapGet(prefix + "/{id}", GetAsync);
+            app.MapDelete(prefix + "/{id}", DeleteAsync);
+        }
+
+        return app;
+    }
+
+    public static async Task HandleAsync(HttpContext context, CompletionServices services, ResponseStore store, ReasoningSealer sealer)
+    {
+        var options = services.Options.CurrentValue;
+        var started = Stopwatch.GetTimestamp();
+        using var inFlight = services.Enter();
+        var owner = ClientCredentials.Identity(context);
+
+        // Step 2: the body, mapped to a chat request and prepared for llama-server
+        var (request, prepared, problem) = await ReadRequestAsync(context, options, store, sealer, owner);
+        if (prepared is null)
+        {
+            await services.RejectAsync(context, Endpoint, "unknown", problem!, started);
+            return;
+        }
+
+        ReportLeftOut(context, services, request!);
+
+        // Step 3: the output: reasoning items and function calls, whatever the deployment's chat options
+        var output = OutputOptions.Default with { Tools = prepared.Tools };
+        var responseContext = new ResponseContext(
+            "resp_" + Guid.NewGuid().ToString("N"),
+            services.Time.GetUtcNow().ToUnixTimeSeconds(),
+            prepared.Model,
+            request!.Echo,
+            request.Tools,
+            request.IncludeEncryptedReasoning ? sealer.Seal : null);
+        var wire = new ResponsesWire(responseContext);
+
+        // Steps 4-10 as for chat completions
+        await services.CompleteAsync(context, Endpoint, prepared, output, wire, options, started);
+
+        if (request.Store && wire.Output is { Status: not "in_progress" } finished)
+        {
+            var conversation = request.Conversation;
+            foreach (var item in JsonNode.Parse(finished.OutputItemsJson())!.AsArray())
+            {
+                conversation.Add(item!.DeepClone());
+            }
+
+            store.Put(new StoredResponse(responseContext.Id, owner, finished.ToJson(), JsonSerializer.SerializeToUtf8Bytes(conversation, OpenAiJson.SerializerOptions)));
+        }
+    }
+
+    public static async Task GetAsync(HttpContext context, string id, ResponseStore store)
+    {
+        if (store.Get(id, ClientCredentials.Identity(context)) is not { } stored)
+        {
+            await NotFoundAsync(context, id);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(stored.Response, context.RequestAborted);
+    }
+
+    public static async Task DeleteAsync(HttpContext context, string id, ResponseStore store)
+    {
+        if (!store.Delete(id, ClientCredentials.Identity(context)))
+        {
+            await NotFoundAsync(context, id);
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(new JsonObject { ["id"] = id, ["object"] = "response", ["deleted"] = true }, OpenAiJson.SerializerOptions, context.RequestAborted);
+    }
+
+    /// <summary>Read, parse, continue a stored conversation, map and prepare, in a method of its own so the trees die here.</summary>
+    private static async Task<(ResponsesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
+        HttpContext context, HarmonyProxyOptions options, ResponseStore store, ReasoningSealer sealer, string owner)
+    {
+        var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
+        if (body is null)
+        {
+            return (null, null, new RequestProblem(413, $"The request body is larger than the limit of {options.Requests.MaxRequestBodyBytes} bytes.", null, "request_too_large"));
+        }
+
+        if (RequestPreparer.ParseBody(body, out var problem) is not JsonObject json)
+        {
+            return (null, null, problem ?? new RequestProblem(400, "The request body must be a JSON object.", null, "invalid_json"));
+        }
+
+        JsonArray? previous = null;
+        if (json["previous_response_id"] is JsonValue previousId && previousId.GetValueKind() == JsonValueKind.String)
+        {
+            var id = previousId.GetValue<string>();
+            if (store.Get(id, owner) is not { } stored)
+            {
+                return (null, null, new RequestProblem(400, $"Previous response with id '{id}' not found.", "previous_response_id", "previous_response_not_found"));
+            }
+
+            previous = JsonNode.Parse(stored.Conversation)!.AsArray();
+        }
+
+        var request = ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out problem);
+        if (request is null)
+        {
+            return (null, null, problem);
+        }
+
+        var prepared = RequestPreparer.Prepare(request.ChatRequest, ChatCompletionsApi.PreparationOptions(options), out problem);
+        return problem is null ? (request, prepared, null) : (null, null, problem);
+    }
+
+    /// <summary>One log line and the metric for what llama-server cannot serve; a warning for reasoning blobs that did not open.</summary>
+    private static void ReportLeftOut(HttpContext context, CompletionServices services, ResponsesRequest request)
+    {
+        foreach (var type in request.Tools.Omitted)
+        {
+            services.Metrics.ResponsesLeftOut.WithLabels("tool", KnownType(type)).Inc();
+        }
+
+        foreach (var type in request.OmittedItems)
+        {
+            services.Metrics.ResponsesLeftOut.WithLabels("item", KnownType(type)).Inc();
+        }
+
+        if (request.Tools.Omitted.Count > 0 || request.OmittedItems.Count > 0)
+        {
+            Log.ResponsesPartsLeftOut(services.Logger, context.TraceIdentifier, string.Join(", ", request.Tools.Omitted), string.Join(", ", request.OmittedItems));
+        }
+
+        if (request.UnreadableReasoning > 0)
+        {
+            services.Metrics.ResponsesReasoningUnreadable.Inc(request.UnreadableReasoning);
+            Log.ResponsesReasoningUnreadable(services.Logger, context.TraceIdentifier, request.UnreadableReasoning);
+        }
+    }
+
+    /// <summary>A metric label from the client's text: only OpenAI's own type names, anything else is <c>other</c>.</summary>
+    private static string KnownType(string type) => OpenAiTypes.Contains(type) ? type : "other";
+
+    private static readonly HashSet<string> OpenAiTypes = new(StringComparer.Ordinal)
+    {
+        "web_search", "web_search_preview", "web_search_call", "file_search", "file_search_call", "image_generation", "image_generation_call",
+        "computer_use", "computer_use_preview", "computer_call", "computer_call_output", "mcp", "mcp_call", "mcp_list_tools", "mcp_approval_request",
+        "mcp_approval_response", "tool_search", "tool_search_call", "tool_search_output", "code_interpreter", "code_interpreter_call", "local_shell",
+        "local_shell_call", "local_shell_call_output", "shell", "shell_call", "shell_call_output", "apply_patch", "apply_patch_call",
+        "apply_patch_call_output", "item_reference", "compaction", "untyped",
+    };
+
+    private static Task NotFoundAsync(HttpContext context, string id) =>
+        ErrorResults.WriteAsync(context, StatusCodes.Status404NotFound, $"No response found with id '{id}'.", OpenAiError.InvalidRequest, "not_found");
+}
