@@ -91,7 +91,12 @@ internal sealed class ResponseItem(ResponseItemKind kind, string id, int outputI
                 break;
         }
 
-        json.WriteString("status"u8, Status);
+        if (Kind != ResponseItemKind.CustomToolCall)
+        {
+            // OpenAI's custom_tool_call carries no status.
+            json.WriteString("status"u8, Status);
+        }
+
         json.WriteEndObject();
     }
 

@@ -153,7 +153,9 @@ internal sealed partial class ResponsesOutput : ICompletionBody, IDisposable
     {
         CloseCurrent("incomplete");
         Status = "failed";
-        Error = new UpstreamStreamError(message, type, code);
+        // Responses clients read error.code as one of OpenAI's names (Codex: context_length_exceeded
+        // is final, the rest are retried); llama-server's numeric codes say nothing to them.
+        Error = new UpstreamStreamError(message, type, code is null || code.All(char.IsAsciiDigit) ? "server_error" : code);
         WriteResponseEvent("response.failed"u8);
     }
 

@@ -85,36 +85,39 @@ public sealed partial class GoldenPayloadTests
             ? new CompletionTranslator(chunks, output, options["includeUsage"]!.GetValue<bool>())
             : new CompletionTranslator(accumulator, output, passUsage: true);
 
+        await RelayAsync(upstream, translator, cutAtEnd: options["end"]!.GetValue<string>() == "watchdog");
+        return stream ? Encoding.UTF8.GetString(buffer.WrittenSpan) : Encoding.UTF8.GetString(accumulator.ToJson());
+    }
+
+    /// <summary>
+    /// The relay loop of <c>CompletionRun</c> over a recorded upstream body: a finish at [DONE], one
+    /// error ending after output, and a <c>length</c> finish when the body ends early and
+    /// <paramref name="cutAtEnd"/> says a watchdog ended it.
+    /// </summary>
+    internal static async Task RelayAsync(byte[] upstream, CompletionTranslator translator, bool cutAtEnd)
+    {
         await using var events = new UpstreamEventReader(new MemoryStream(upstream), 1 << 20);
-        var ended = false;
-        while (!ended && await events.ReadAsync(CancellationToken.None))
+        while (await events.ReadAsync(CancellationToken.None))
         {
             switch (translator.ProcessEvent(events.Data))
             {
                 case UpstreamEventKind.Done:
                     translator.Complete();
-                    ended = true;
-                    break;
+                    return;
                 case UpstreamEventKind.Error:
-                    // After output, as here: one error event, then [DONE] (CompletionRun).
+                    // After output, as here: one error ending (CompletionRun).
                     var failure = UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code);
                     translator.Fail(failure.Message, failure.Type, failure.Code);
-                    ended = true;
-                    break;
+                    return;
             }
         }
 
-        if (!ended)
-        {
-            // A watchdog ended the generation (a length finish), or the body ended without [DONE].
-            translator.Complete(cut: options["end"]!.GetValue<string>() == "watchdog");
-        }
-
-        return stream ? Encoding.UTF8.GetString(buffer.WrittenSpan) : Encoding.UTF8.GetString(accumulator.ToJson());
+        // A watchdog ended the generation (a length finish), or the body ended without [DONE].
+        translator.Complete(cut: cutAtEnd);
     }
 
     /// <summary>Tool-call ids are random; JSON bodies are indented so the golden files read well.</summary>
-    private static string Normalise(string text, bool stream)
+    internal static string Normalise(string text, bool stream)
     {
         text = CallId().Replace(text, "call_ID");
         if (stream)

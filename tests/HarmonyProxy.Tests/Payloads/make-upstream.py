@@ -3,6 +3,7 @@
 # (role chunk with content null, one delta per token, finish chunk, usage chunk, [DONE]) and
 # <case>.case.json (the client's options). The client side is written by the test itself:
 #   cd tests/HarmonyProxy.Tests/Payloads && python3 make-upstream.py
+# (Responses/make-responses.py imports its helpers.)
 #   UPDATE_PAYLOADS=1 dotnet test HarmonyProxy.sln --filter GoldenPayloadTests   # then read the diff
 import json, re, os
 ENV = {"created":1761672368,"id":"chatcmpl-vHnyyi5Z6RRKTtbLzBj23g4Hf8jOhXs5","model":"gpt-oss-20b","system_fingerprint":"b6865-1c1409e13","object":"chat.completion.chunk"}
@@ -81,9 +82,10 @@ lp_stream += ev(chunk({}, "stop")) + "data: [DONE]\n\n"
 case("parsed-logprobs", lp_stream)
 case("raw-empty-final-json", stream(raw("<|channel|>analysis<|message|>Nothing to add.<|end|><|start|>assistant<|channel|>final<|message|>"), usage=True), stream=False)
 case("plain-text", stream(raw("Just a plain answer from a model that does not speak Harmony, long enough to stream before the end.")))
-for name,(body,opts) in cases.items():
-    open(f"{name}.upstream.sse","w").write(body)
-    o = {"stream": True, "reasoning": "reasoning_content", "toolCalls": "native", "includeUsage": False, "end": "done"}
-    o.update(opts)
-    open(f"{name}.case.json","w").write(json.dumps(o, indent=2) + "\n")
-print(len(cases))
+if __name__ == "__main__":
+    for name,(body,opts) in cases.items():
+        open(f"{name}.upstream.sse","w").write(body)
+        o = {"stream": True, "reasoning": "reasoning_content", "toolCalls": "native", "includeUsage": False, "end": "done"}
+        o.update(opts)
+        open(f"{name}.case.json","w").write(json.dumps(o, indent=2) + "\n")
+    print(len(cases))

@@ -1,0 +1,109 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Endpoints;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Responses;
+using HarmonyProxy.Tests.Infrastructure;
+
+namespace HarmonyProxy.Tests.Payloads;
+
+/// <summary>
+/// The Responses API's golden fixtures, both ways: <c>&lt;case&gt;.responses-request.json</c> (what
+/// the client sent) gives <c>&lt;case&gt;.upstream-request.json</c> (what llama-server receives);
+/// <c>&lt;case&gt;.upstream.sse</c> (llama-server's reply) gives <c>&lt;case&gt;.responses.sse</c> or
+/// <c>.responses.json</c> (what the client gets). Sealed reasoning is <c>sealed:&lt;text&gt;</c> here,
+/// in place of Data Protection. <c>UPDATE_PAYLOADS=1</c> rewrites the expected files.
+/// </summary>
+public sealed class ResponsesPayloadTests
+{
+    private const string Sealed = "sealed:";
+
+    private static readonly string Directory = Path.Combine(Repository.Root, "tests", "HarmonyProxy.Tests", "Payloads", "Responses");
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static TheoryData<string> RequestCases => Cases("*.responses-request.json");
+
+    public static TheoryData<string> OutputCases => Cases("*.upstream.sse");
+
+    [Theory]
+    [MemberData(nameof(RequestCases))]
+    public async Task Request_BecomesItsGoldenUpstreamRequest(string name)
+    {
+        var request = await MapAsync(name);
+        var prepared = RequestPreparer.Prepare(request.ChatRequest, ChatCompletionsApi.PreparationOptions(new HarmonyProxyOptions()), out var problem);
+        Assert.Null(problem);
+
+        var actual = JsonNode.Parse(prepared.UpstreamBody)!.ToJsonString(Indented) + "\n";
+        await AssertGoldenAsync(name + ".upstream-request.json", actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(OutputCases))]
+    public async Task UpstreamReply_BecomesItsGoldenResponsesOutput(string name)
+    {
+        var request = await MapAsync(name);
+        var context = new ResponseContext("resp_golden", 1761672368, "gpt-oss-20b", request.Echo, request.Tools,
+            request.IncludeEncryptedReasoning ? static text => Sealed + text : null);
+        var buffer = new ArrayBufferWriter<byte>();
+        using var output = new ResponsesOutput(context, request.Stream ? buffer : null);
+        var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = ToolPolicy.FromRequest(request.ChatRequest) }, passUsage: true);
+
+        await GoldenPayloadTests.RelayAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), translator, cutAtEnd: false);
+
+        var actual = request.Stream
+            ? GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(buffer.WrittenSpan), stream: true)
+            : GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(output.ToJson()), stream: false);
+        await AssertGoldenAsync(name + (request.Stream ? ".responses.sse" : ".responses.json"), actual);
+    }
+
+    [Fact]
+    public void TheCasesCoverCodexAndTheEdges()
+    {
+        var names = System.IO.Directory.EnumerateFiles(Directory, "*.responses-request.json").Select(file => Path.GetFileName(file).Split('.')[0]).ToList();
+        Assert.True(names.Count >= 10, $"{names.Count} cases");
+        Assert.Contains("codex-replay", names);
+        Assert.Contains("codex-replay-tampered", names);
+        Assert.Contains("custom-tool-call", names);
+        Assert.Contains("final-answer-drops-earlier-reasoning", names);
+        Assert.Contains("error-after-output", names);
+    }
+
+    private static async Task<ResponsesRequest> MapAsync(string name)
+    {
+        var json = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(Directory, name + ".responses-request.json")))!.AsObject();
+        var request = ResponsesRequestMapper.Map(json, previousConversation: null, Unseal, out var problem);
+        Assert.Null(problem);
+        return request!;
+    }
+
+    private static string? Unseal(string blob) => blob.StartsWith(Sealed, StringComparison.Ordinal) ? blob[Sealed.Length..] : null;
+
+    private static async Task AssertGoldenAsync(string file, string actual)
+    {
+        var path = Path.Combine(Directory, file);
+        if (Environment.GetEnvironmentVariable("UPDATE_PAYLOADS") == "1")
+        {
+            await File.WriteAllTextAsync(path, actual);
+        }
+
+        Assert.True(File.Exists(path), $"{path} is missing: run with UPDATE_PAYLOADS=1 and review it.");
+        Assert.Equal(await File.ReadAllTextAsync(path), actual);
+    }
+
+    private static TheoryData<string> Cases(string pattern)
+    {
+        var cases = new TheoryData<string>();
+        foreach (var file in System.IO.Directory.EnumerateFiles(Directory, pattern).Order(StringComparer.Ordinal))
+        {
+            var fileName = Path.GetFileName(file);
+            cases.Add(fileName[..fileName.IndexOf('.', StringComparison.Ordinal)]);
+        }
+
+        return cases;
+    }
+}
