@@ -12,8 +12,8 @@ builder.AddHarmonyProxyTelemetry();
 // Services: validated options and the typed llama-server client
 builder.AddHarmonyProxy();
 
-// Responses API: the bounded response store, Data Protection keys that seal reasoning
-builder.AddHarmonyProxyResponses();
+// Memory: the reasoning memory and stored responses (in-process or Redis), the keys that seal reasoning
+builder.AddHarmonyProxyMemory();
 
 // Security: client keys, per-client limits, Kestrel limits
 builder.AddHarmonyProxySecurity();

@@ -10,7 +10,8 @@ namespace HarmonyProxy.Completions;
 /// did not ask to stream. A call cut by <c>length</c> is kept with its arguments as far as they
 /// came, as in a stream and as OpenAI does: <c>finish_reason: length</c> tells the client.
 /// </summary>
-internal sealed class CompletionAccumulator : ICompletionBody
+/// <param name="reasoningField">Which field holds the reasoning: <c>reasoning_content</c> (any other mode), <c>reasoning</c>, or both.</param>
+internal sealed class CompletionAccumulator(ReasoningMode reasoningField = ReasoningMode.ReasoningContent) : ICompletionBody
 {
     private readonly StringBuilder _content = new();
     private readonly StringBuilder _reasoning = new();
@@ -82,7 +83,16 @@ internal sealed class CompletionAccumulator : ICompletionBody
 
             if (_hasReasoning)
             {
-                json.WriteString("reasoning_content", _reasoning.ToString());
+                var reasoning = _reasoning.ToString();
+                if (reasoningField != ReasoningMode.Reasoning)
+                {
+                    json.WriteString("reasoning_content", reasoning);
+                }
+
+                if (reasoningField is ReasoningMode.Reasoning or ReasoningMode.Both)
+                {
+                    json.WriteString("reasoning", reasoning);
+                }
             }
 
             if (calls.Count > 0)

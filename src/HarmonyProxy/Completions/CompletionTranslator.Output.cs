@@ -41,9 +41,10 @@ internal sealed partial class CompletionTranslator
             return;
         }
 
+        CaptureReasoning(text, separate);
         switch (_output.Reasoning)
         {
-            case ReasoningMode.ReasoningContent:
+            case ReasoningMode.ReasoningContent or ReasoningMode.Reasoning or ReasoningMode.Both:
                 if (separate && _reasoningEmitted)
                 {
                     _sink.Reasoning("\n");
@@ -70,6 +71,22 @@ internal sealed partial class CompletionTranslator
                 _sink.Content(text);
                 break;
         }
+    }
+
+    /// <summary>The turn's reasoning for the reasoning memory, whatever the client is shown; bounded like the fallback text.</summary>
+    private void CaptureReasoning(ReadOnlySpan<char> text, bool separate)
+    {
+        if (ReasoningCapture is not { } capture || capture.Length + text.Length + 1 > MaxFallbackChars)
+        {
+            return;
+        }
+
+        if (separate && capture.Length > 0)
+        {
+            capture.Append('\n');
+        }
+
+        capture.Append(text);
     }
 
     private void CloseThink()

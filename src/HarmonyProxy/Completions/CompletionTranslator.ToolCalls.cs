@@ -15,7 +15,9 @@ internal sealed partial class CompletionTranslator
             case ToolCallMode.Native:
                 clientIndex = _nativeCalls++;
                 CloseThink();
-                _sink.ToolCallStart(clientIndex, NewId("call_"), name);
+                var id = NewId("call_");
+                _nativeCallIds.Add(id);
+                _sink.ToolCallStart(clientIndex, id, name);
                 break;
             case ToolCallMode.Text:
                 EmitContent($"Tool call: {name}\n```json\n", separate: true);

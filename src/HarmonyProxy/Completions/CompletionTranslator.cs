@@ -36,6 +36,7 @@ internal sealed partial class CompletionTranslator
     private bool _reasoningEmitted;
     private bool _thinkOpen;
     private readonly List<ToolCallRoute> _calls = [];
+    private readonly List<string> _nativeCallIds = [];
     private int _nativeCalls;
     private int _callsLetThrough;
     private string? _upstreamFinish;
@@ -80,6 +81,8 @@ internal sealed partial class CompletionTranslator
         _fallbackText = null;
         _upstreamToolCalls.Clear();
         _calls.Clear();
+        _nativeCallIds.Clear();
+        ReasoningCapture?.Clear();
         _nativeCalls = 0;
         _callsLetThrough = 0;
         DroppedToolCalls = 0;
@@ -103,6 +106,15 @@ internal sealed partial class CompletionTranslator
         : ParseFlags.HasFlag(HarmonyParseFlags.StrippedForm) ? "stripped"
         : ParseFlags.HasFlag(HarmonyParseFlags.TagsSeen) ? "raw"
         : "plain";
+
+    /// <summary>
+    /// When set, the turn's reasoning is gathered here whatever the reasoning option shows the
+    /// client: the reasoning memory keeps it for a tool-call turn. One append per reasoning delta.
+    /// </summary>
+    public StringBuilder? ReasoningCapture { get; init; }
+
+    /// <summary>The ids of the calls the client got as native tool calls (what it sends back in its history).</summary>
+    public IReadOnlyList<string> NativeToolCallIds => _nativeCallIds;
 
     /// <summary>Tool calls the model made, in whatever form they reached the client.</summary>
     public int ToolCallCount => _calls.Count;

@@ -24,11 +24,10 @@ internal interface ICompletionWire
 }
 
 /// <summary>OpenAI Chat Completions: <c>chat.completion.chunk</c> events, or one <c>chat.completion</c>.</summary>
-internal sealed class ChatCompletionWire : ICompletionWire
+/// <param name="reasoningField">The reasoning option: which field(s) carry reasoning.</param>
+internal sealed class ChatCompletionWire(ReasoningMode reasoningField) : ICompletionWire
 {
-    public static ChatCompletionWire Instance { get; } = new();
+    public ICompletionSink OpenStream(IBufferWriter<byte> events) => new SseChunkWriter(events, reasoningField);
 
-    public ICompletionSink OpenStream(IBufferWriter<byte> events) => new SseChunkWriter(events);
-
-    public ICompletionBody OpenBody() => new CompletionAccumulator();
+    public ICompletionBody OpenBody() => new CompletionAccumulator(reasoningField);
 }

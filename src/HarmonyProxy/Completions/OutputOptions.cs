@@ -11,6 +11,12 @@ internal enum ReasoningMode
 
     /// <summary>In <c>content</c>, wrapped in <c>&lt;think&gt;…&lt;/think&gt;</c>, for clients that only read content.</summary>
     ThinkTags,
+
+    /// <summary>In the <c>reasoning</c> field (OpenRouter and vLLM convention; Kilo reads it).</summary>
+    Reasoning,
+
+    /// <summary>In both <c>reasoning_content</c> and <c>reasoning</c>, for a mix of clients.</summary>
+    Both,
 }
 
 /// <summary>What happens to Harmony tool calls.</summary>
@@ -50,6 +56,12 @@ internal sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolC
                 return true;
             case "think_tags":
                 mode = ReasoningMode.ThinkTags;
+                return true;
+            case "reasoning":
+                mode = ReasoningMode.Reasoning;
+                return true;
+            case "both":
+                mode = ReasoningMode.Both;
                 return true;
             default:
                 mode = default;

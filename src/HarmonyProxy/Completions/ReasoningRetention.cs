@@ -15,20 +15,13 @@ internal static class ReasoningRetention
 {
     public const string Field = "reasoning_content";
 
-    /// <summary>Applies the rule to chat <paramref name="messages"/>; returns how many messages keep reasoning.</summary>
-    public static int Apply(JsonArray messages)
+    /// <summary>Applies the rule to chat <paramref name="messages"/>; returns how many messages keep reasoning and how many lost it.</summary>
+    public static (int Kept, int Dropped) Apply(JsonArray messages)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var lastFinal = -1;
-        for (var i = 0; i < messages.Count; i++)
-        {
-            if (IsAssistant(messages[i]) && !HasToolCalls((JsonObject)messages[i]!))
-            {
-                lastFinal = i;
-            }
-        }
-
+        var lastFinal = LastFinalAnswer(messages);
         var kept = 0;
+        var dropped = 0;
         for (var i = 0; i < messages.Count; i++)
         {
             if (!IsAssistant(messages[i]))
@@ -40,6 +33,7 @@ internal static class ReasoningRetention
             var reasoning = Text(message[Field]);
             if (string.IsNullOrEmpty(reasoning) || i < lastFinal || !HasToolCalls(message))
             {
+                dropped += string.IsNullOrEmpty(reasoning) ? 0 : 1;
                 message.Remove(Field);
                 continue;
             }
@@ -52,8 +46,27 @@ internal static class ReasoningRetention
             }
         }
 
-        return kept;
+        return (kept, dropped);
     }
+
+    /// <summary>The index of the last assistant message without tool calls (a final answer), or -1.</summary>
+    public static int LastFinalAnswer(JsonArray messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var lastFinal = -1;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (IsAssistant(messages[i]) && !HasToolCalls((JsonObject)messages[i]!))
+            {
+                lastFinal = i;
+            }
+        }
+
+        return lastFinal;
+    }
+
+    /// <summary>An assistant message that called tools: the turns whose reasoning the rule may keep.</summary>
+    public static bool IsToolCallTurn(JsonNode? node) => IsAssistant(node) && HasToolCalls((JsonObject)node!);
 
     private static bool IsAssistant(JsonNode? node) =>
         node is JsonObject message && message["role"] is JsonValue role && role.GetValueKind() == JsonValueKind.String && role.GetValue<string>() == "assistant";

@@ -16,7 +16,14 @@ namespace HarmonyProxy.Completions;
 /// <param name="Model">The requested model, for logs and metrics.</param>
 /// <param name="CleanedMessages">How many assistant messages had Harmony markup removed.</param>
 /// <param name="Tools">Which tool calls may reach the client as <c>tool_calls</c>.</param>
-internal sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages, ToolPolicy Tools);
+internal sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, bool ClientWantsUsage, string? Model, int CleanedMessages, ToolPolicy Tools)
+{
+    /// <summary>Assistant turns whose reasoning went to llama-server by Harmony's rule.</summary>
+    public int ReasoningKept { get; init; }
+
+    /// <summary>Assistant turns whose reasoning the rule removed (turns up to the last final answer).</summary>
+    public int ReasoningDropped { get; init; }
+}
 
 /// <summary>Why a request was refused, in OpenAI's terms.</summary>
 internal sealed record RequestProblem(int Status, string Message, string? Param, string Code);
@@ -41,6 +48,7 @@ internal sealed record RequestPreparationOptions
 /// <summary>
 /// Validates a chat completion request and prepares it for llama-server: merges the Harmony
 /// stop strings into <c>stop</c>, cleans assistant history the gpt-oss template would reject,
+/// brings reasoning under its one name and applies Harmony's keep/drop rule to it,
 /// and always streams from upstream (so stalls are visible and llama-server's non-streaming
 /// parse failures, llama.cpp #25321, are avoided). Everything else passes through untouched.
 /// </summary>
@@ -52,14 +60,25 @@ internal static class RequestPreparer
         {
             return PrepareCore(body, options, out problem);
         }
-        catch (Exception exception) when (exception is InvalidOperationException or JsonException { InnerException: InvalidOperationException })
+        catch (Exception exception) when (IsBadText(exception))
         {
-            // Text the JSON reader accepted but cannot turn into a string (a lone surrogate
-            // escape such as \ud800), found when a field is read or when the body is written again.
-            var reason = (exception.InnerException ?? exception).Message;
-            problem = Invalid($"The request body holds a string that is not valid text (an unpaired surrogate escape?): {reason}", null, "invalid_value");
+            problem = BadText(exception);
             return null!;
         }
+    }
+
+    /// <summary>
+    /// Text the JSON reader accepted but cannot turn into a string (a lone surrogate escape such
+    /// as \ud800), found when a field is read or when the body is written again.
+    /// </summary>
+    public static bool IsBadText(Exception exception) => exception is InvalidOperationException or JsonException { InnerException: InvalidOperationException };
+
+    /// <summary>The 400 for <see cref="IsBadText"/>.</summary>
+    public static RequestProblem BadText(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var reason = (exception.InnerException ?? exception).Message;
+        return Invalid($"The request body holds a string that is not valid text (an unpaired surrogate escape?): {reason}", null, "invalid_value");
     }
 
     private static PreparedRequest PrepareCore(JsonNode? body, RequestPreparationOptions options, out RequestProblem? problem)
@@ -87,12 +106,19 @@ internal static class RequestPreparer
             MergeStops(request, options.ExtraStops);
         }
 
-        var cleaned = options.CleanHistory ? HistoryRepair.CleanLeakedMarkup(request["messages"]!.AsArray()) : 0;
+        var messages = request["messages"]!.AsArray();
+        var cleaned = options.CleanHistory ? HistoryRepair.CleanLeakedMarkup(messages) : 0;
+        ReasoningDialects.Normalize(messages);
+        var (kept, dropped) = ReasoningRetention.Apply(messages);
 
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
         var upstreamBody = JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
-        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, ToolPolicy.FromRequest(request));
+        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, ToolPolicy.FromRequest(request))
+        {
+            ReasoningKept = kept,
+            ReasoningDropped = dropped,
+        };
     }
 
     private static RequestProblem? Validate(JsonNode? body)

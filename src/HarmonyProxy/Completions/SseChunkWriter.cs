@@ -20,11 +20,15 @@ internal sealed class SseChunkWriter : ICompletionSink, IDisposable
     private readonly Utf8JsonWriter _json;
     private byte[] _choicePrefix = [];
     private byte[] _envelope = [];
+    private readonly ReasoningMode _reasoningField;
     private LogprobEntries? _logprobs;
 
-    public SseChunkWriter(IBufferWriter<byte> output)
+    /// <param name="output">Where the events go.</param>
+    /// <param name="reasoningField">Which field reasoning deltas use: <c>reasoning_content</c> (any other mode), <c>reasoning</c>, or both.</param>
+    public SseChunkWriter(IBufferWriter<byte> output, ReasoningMode reasoningField = ReasoningMode.ReasoningContent)
     {
         _output = output;
+        _reasoningField = reasoningField;
         _json = new Utf8JsonWriter(output, OpenAiJson.WriterOptions);
     }
 
@@ -67,7 +71,21 @@ internal sealed class SseChunkWriter : ICompletionSink, IDisposable
 
     public void Logprobs(ReadOnlySpan<byte> contentArrayJson) => (_logprobs ??= new LogprobEntries()).Add(contentArrayJson);
 
-    public void Reasoning(ReadOnlySpan<char> text) => WriteTextDelta("reasoning_content"u8, text);
+    public void Reasoning(ReadOnlySpan<char> text)
+    {
+        StartDelta();
+        if (_reasoningField != ReasoningMode.Reasoning)
+        {
+            _json.WriteString("reasoning_content"u8, text);
+        }
+
+        if (_reasoningField is ReasoningMode.Reasoning or ReasoningMode.Both)
+        {
+            _json.WriteString("reasoning"u8, text);
+        }
+
+        EndDelta();
+    }
 
     /// <summary>OpenAI's first tool-call delta: index, id, type and name, with empty arguments.</summary>
     public void ToolCallStart(int index, string id, string name)
@@ -138,13 +156,6 @@ internal sealed class SseChunkWriter : ICompletionSink, IDisposable
     }
 
     public void Dispose() => _json.Dispose();
-
-    private void WriteTextDelta(ReadOnlySpan<byte> field, ReadOnlySpan<char> text)
-    {
-        StartDelta();
-        _json.WriteString(field, text);
-        EndDelta();
-    }
 
     /// <summary>The pre-encoded envelope, then the delta object is open for its fields.</summary>
     private void StartDelta()

@@ -27,19 +27,47 @@ internal sealed class HarmonyProxyOptions
     public ShutdownSettings Shutdown { get; set; } = new();
 
     public ResponsesSettings Responses { get; set; } = new();
+
+    public ReasoningMemorySettings ReasoningMemory { get; set; } = new();
+
+    public LoopGuardSettings LoopGuard { get; set; } = new();
+}
+
+internal sealed class LoopGuardSettings
+{
+    /// <summary>A history ending with the same tool call this many times in a row is counted and logged.</summary>
+    public int RepeatedToolCallThreshold { get; set; } = 3;
+
+    /// <summary>The length, in characters, of the piece of reasoning whose repeats are counted; 0 turns the in-stream guard off.</summary>
+    public int ReasoningRepeatChars { get; set; } = 64;
+
+    /// <summary>A generation whose hidden reasoning holds the same piece this many times, before any visible output, is ended.</summary>
+    public int ReasoningRepeatCount { get; set; } = 8;
+}
+
+internal sealed class ReasoningMemorySettings
+{
+    /// <summary>Restore the reasoning of tool-call turns that a client's history lacks (<c>REASONING_MEMORY_ENABLED</c>).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Entries kept at most in this process (reasoning per tool call, stored responses); the least recently used go first.</summary>
+    public int MaxEntries { get; set; } = 10_000;
+
+    /// <summary>The most bytes the entries hold together in this process; on Redis, the largest one entry may be.</summary>
+    public long MaxBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>How long an entry lives.</summary>
+    public double MaxAgeMinutes { get; set; } = 120;
+
+    /// <summary>A Redis connection string (<c>host:port,password=…</c>) to share the store, and the Data Protection keys, between replicas (<c>REASONING_MEMORY_REDIS</c>); empty: in-process.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>The longest a request waits for Redis before going on without it.</summary>
+    public int RedisTimeoutMilliseconds { get; set; } = 200;
 }
 
 internal sealed class ResponsesSettings
 {
-    /// <summary>Stored responses (<c>store: true</c>) kept at most; the oldest go first.</summary>
-    public int StoreMaxEntries { get; set; } = 10_000;
-
-    /// <summary>The most bytes stored responses may hold together.</summary>
-    public long StoreMaxBytes { get; set; } = 64 * 1024 * 1024;
-
-    /// <summary>How long a stored response can be read or continued (<c>previous_response_id</c>).</summary>
-    public double StoreMaxAgeMinutes { get; set; } = 120;
-
     /// <summary>How long an <c>encrypted_content</c> reasoning blob can be read back.</summary>
     public double EncryptedReasoningHours { get; set; } = 24;
 

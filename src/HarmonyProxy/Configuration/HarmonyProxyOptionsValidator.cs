@@ -30,11 +30,23 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
             errors.Add($"HarmonyProxy:Upstream:ReadinessCacheSeconds must not be negative; got {upstream.ReadinessCacheSeconds}.");
         }
 
-        var responses = options.Responses;
-        Positive(errors, "HarmonyProxy:Responses:StoreMaxEntries", responses.StoreMaxEntries, "a positive number");
-        Positive(errors, "HarmonyProxy:Responses:StoreMaxBytes", responses.StoreMaxBytes, "a positive number of bytes");
-        Positive(errors, "HarmonyProxy:Responses:StoreMaxAgeMinutes", responses.StoreMaxAgeMinutes, "a positive number of minutes");
-        Positive(errors, "HarmonyProxy:Responses:EncryptedReasoningHours", responses.EncryptedReasoningHours, "a positive number of hours");
+        var memory = options.ReasoningMemory;
+        Positive(errors, "HarmonyProxy:ReasoningMemory:MaxEntries", memory.MaxEntries, "a positive number");
+        Positive(errors, "HarmonyProxy:ReasoningMemory:MaxBytes", memory.MaxBytes, "a positive number of bytes");
+        Positive(errors, "HarmonyProxy:ReasoningMemory:MaxAgeMinutes", memory.MaxAgeMinutes, "a positive number of minutes");
+        Positive(errors, "HarmonyProxy:ReasoningMemory:RedisTimeoutMilliseconds", memory.RedisTimeoutMilliseconds, "a positive number of milliseconds");
+        Positive(errors, "HarmonyProxy:LoopGuard:RepeatedToolCallThreshold", options.LoopGuard.RepeatedToolCallThreshold, "a positive number");
+        if (options.LoopGuard.ReasoningRepeatCount < 2)
+        {
+            errors.Add($"HarmonyProxy:LoopGuard:ReasoningRepeatCount must be at least 2; got {options.LoopGuard.ReasoningRepeatCount}.");
+        }
+
+        if (options.LoopGuard.ReasoningRepeatChars is < 0 or (> 0 and < 16))
+        {
+            errors.Add($"HarmonyProxy:LoopGuard:ReasoningRepeatChars must be 0 (off) or at least 16; got {options.LoopGuard.ReasoningRepeatChars}.");
+        }
+
+        Positive(errors, "HarmonyProxy:Responses:EncryptedReasoningHours", options.Responses.EncryptedReasoningHours, "a positive number of hours");
         if (options.Requests.DefaultReasoningEffort is { Length: > 0 } effort && ReasoningEffort.Normalize(effort) is null)
         {
             errors.Add($"HarmonyProxy:Requests:DefaultReasoningEffort must be low, medium or high; got '{effort}'.");

@@ -26,6 +26,8 @@ internal static class LegacyEnvironmentVariables
         ("METRICS_BEARER_TOKEN", "HarmonyProxy:Security:MetricsBearerToken"),
         ("DRAIN_SECONDS", "HarmonyProxy:Shutdown:DrainSeconds"),
         ("DATA_PROTECTION_KEYS_DIR", "HarmonyProxy:Responses:KeysDirectory"),
+        ("REASONING_MEMORY_ENABLED", "HarmonyProxy:ReasoningMemory:Enabled"),
+        ("REASONING_MEMORY_REDIS", "HarmonyProxy:ReasoningMemory:Redis"),
     ];
 
     public static IConfigurationBuilder AddLegacyEnvironmentVariables(this IConfigurationBuilder builder, Func<string, string?>? read = null)

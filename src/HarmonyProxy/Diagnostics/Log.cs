@@ -76,6 +76,14 @@ internal static partial class Log
         Message = "Request {RequestId}: {Count} encrypted_content reasoning blobs did not open (tampered, other keys, or expired); their plain text was used if sent")]
     public static partial void ResponsesReasoningUnreadable(ILogger logger, string requestId, int count);
 
+    [LoggerMessage(EventId = 20, EventName = "StoreFailed", Level = LogLevel.Warning,
+        Message = "The {Store} store failed to {Operation} ({Exception}: {Detail}); serving on without it (reasoning not restored, responses not stored); next warning in a minute at the earliest")]
+    public static partial void StoreFailed(ILogger logger, string store, string operation, string exception, string detail);
+
+    [LoggerMessage(EventId = 21, EventName = "RepeatedToolCall", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: the history ends with the same tool call {Count} times in a row; the model may be looping")]
+    public static partial void RepeatedToolCall(ILogger logger, string requestId, int count);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

@@ -35,6 +35,10 @@ internal sealed class ProxyMetrics
         UpstreamTemplateMismatch = factory.CreateGauge("harmony_proxy_upstream_chat_template_mismatch", "1 when llama-server's chat template (from /props) is not gpt-oss's, so Harmony is not what the model is prompted with.");
         ResponsesLeftOut = factory.CreateCounter("harmony_proxy_responses_left_out_total", "Parts of Responses API requests llama-server cannot serve, left out: hosted tools (kind tool: web_search, file_search…) and input items (kind item), by type.", ["kind", "type"]);
         ResponsesReasoningUnreadable = factory.CreateCounter("harmony_proxy_responses_reasoning_unreadable_total", "Replayed encrypted_content reasoning blobs that did not open (tampered, sealed by other keys, or expired); their plain text was used if sent.");
+        ReasoningMemory = factory.CreateCounter("harmony_proxy_reasoning_memory_total", "The reasoning memory, by event: stored (a tool-call turn's reasoning kept for later), restored (put back into a history that lacked it), miss (not found), kept (sent to llama-server by Harmony's rule), dropped (removed by the rule: turns before a final answer).", ["event"]);
+        StoreErrors = factory.CreateCounter("harmony_proxy_store_errors_total", "Failures of the shared store (reasoning memory, stored responses), by store, operation and kind (timeout, error, paused: not asked for a few seconds after a failure).", ["store", "operation", "kind"]);
+        RequestsByClient = factory.CreateCounter("harmony_proxy_requests_by_client_total", "Completion requests by the client profile detected from their headers.", ["client"]);
+        LoopGuard = factory.CreateCounter("harmony_proxy_loop_guard_total", "Loops seen: reasoning_repeat (a generation whose reasoning repeated itself, ended), repeated_tool_call (a history ending with the same tool call several times).", ["kind"]);
         UpstreamReady.Set(0);
         UpstreamTemplateMismatch.Set(0);
     }
@@ -68,6 +72,14 @@ internal sealed class ProxyMetrics
     public Gauge UpstreamTemplateMismatch { get; }
 
     public Counter ResponsesLeftOut { get; }
+
+    public Counter ReasoningMemory { get; }
+
+    public Counter StoreErrors { get; }
+
+    public Counter RequestsByClient { get; }
+
+    public Counter LoopGuard { get; }
 
     public Counter ResponsesReasoningUnreadable { get; }
 }

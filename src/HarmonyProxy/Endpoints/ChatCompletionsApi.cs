@@ -39,7 +39,7 @@ internal static class ChatCompletionsApi
         using var inFlight = services.Enter();
 
         // Step 2: the body, read with its size limit and prepared for llama-server
-        var (prepared, problem) = await ReadRequestAsync(context, options);
+        var (prepared, problem) = await ReadRequestAsync(context, services, options);
         if (prepared is null)
         {
             await services.RejectAsync(context, Endpoint, "unknown", problem!, started);
@@ -54,14 +54,14 @@ internal static class ChatCompletionsApi
         }
 
         // Steps 4-10: a slot, the attempts, the one ending, the record (CompletionServices)
-        await services.CompleteAsync(context, Endpoint, prepared, output with { Tools = prepared.Tools }, ChatCompletionWire.Instance, options, started);
+        await services.CompleteAsync(context, Endpoint, prepared, output with { Tools = prepared.Tools }, new ChatCompletionWire(output.Reasoning), options, started);
     }
 
     /// <summary>
     /// Reads, parses and prepares the body in a method of its own: the raw bytes and the parsed
     /// tree then die here instead of living in the caller's state machine for the whole stream.
     /// </summary>
-    private static async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(HttpContext context, HarmonyProxyOptions options)
+    private static async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(HttpContext context, CompletionServices services, HarmonyProxyOptions options)
     {
         var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
         if (body is null)
@@ -70,15 +70,6 @@ internal static class ChatCompletionsApi
         }
 
         var json = RequestPreparer.ParseBody(body, out var problem);
-        var prepared = problem is null ? RequestPreparer.Prepare(json, PreparationOptions(options), out problem) : null;
-        return problem is null ? (prepared, null) : (null, problem);
+        return problem is null ? await services.PrepareAsync(context, json, options) : (null, problem);
     }
-
-    internal static RequestPreparationOptions PreparationOptions(HarmonyProxyOptions options) => new()
-    {
-        HarmonyStopsEnabled = options.Requests.HarmonyStopsEnabled,
-        ExtraStops = options.Requests.ExtraStopSequences,
-        CleanHistory = options.Requests.CleanHistory,
-        DefaultReasoningEffort = string.IsNullOrEmpty(options.Requests.DefaultReasoningEffort) ? null : options.Requests.DefaultReasoningEffort,
-    };
 }

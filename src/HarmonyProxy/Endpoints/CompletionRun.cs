@@ -71,6 +71,9 @@ internal sealed partial class CompletionRun(
     /// <summary>Cancelled when the proxy's drain time is over: the generation ends as a watchdog would end it.</summary>
     public CancellationToken ShutdownSignal { get; init; }
 
+    /// <summary>Gather the turn's reasoning for the reasoning memory (<see cref="CompletionTranslator.ReasoningCapture"/>).</summary>
+    public bool CaptureReasoning { get; init; }
+
     public async Task ExecuteAsync()
     {
         var upstreamOptions = options.Upstream;
@@ -97,7 +100,7 @@ internal sealed partial class CompletionRun(
         using var disposable = events as IDisposable;
         // Step 5: the client's stream (headers with the first event or keep-alive), its event
         // writer (chat chunks or Responses events) and the translator that drives it
-        var translator = new CompletionTranslator(events, output, prepared.ClientWantsUsage, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
+        var translator = NewTranslator(events, prepared.ClientWantsUsage);
 
         var (end, failure) = await RunAttemptsAsync(
             () => translator,
@@ -143,7 +146,7 @@ internal sealed partial class CompletionRun(
     private async Task RespondAsync(StreamWatchdog watchdog)
     {
         var accumulator = wire.OpenBody();
-        var translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
+        var translator = NewTranslator(accumulator, passUsage: true);
 
         var (end, failure) = await RunAttemptsAsync(
             () => translator,
@@ -152,7 +155,7 @@ internal sealed partial class CompletionRun(
             {
                 // Nothing reached the client yet: a retry simply starts a new body.
                 accumulator = wire.OpenBody();
-                translator = new CompletionTranslator(accumulator, output, passUsage: true, options.Parser.MaxHeaderChars) { EstimatedPromptTokens = PromptTokensEstimate };
+                translator = NewTranslator(accumulator, passUsage: true);
             },
             afterEvent: static () => ValueTask.CompletedTask,
             watchdog);
@@ -210,6 +213,13 @@ internal sealed partial class CompletionRun(
         Log.UpstreamFailed(logger, context.TraceIdentifier, failure.Status, failure.Code);
         await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
     }
+
+    private CompletionTranslator NewTranslator(ICompletionSink sink, bool passUsage) =>
+        new(sink, output, passUsage, options.Parser.MaxHeaderChars)
+        {
+            EstimatedPromptTokens = PromptTokensEstimate,
+            ReasoningCapture = CaptureReasoning ? new System.Text.StringBuilder() : null,
+        };
 
     private void Record(CompletionTranslator translator)
     {

@@ -5,6 +5,9 @@ using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Harmony;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Memory;
+using HarmonyProxy.Security;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Endpoints;
@@ -24,6 +27,7 @@ internal sealed class CompletionServices(
     UpstreamSetupReport setupReport,
     UpstreamBreakerState breaker,
     DrainState drain,
+    ReasoningMemory memory,
     IOptionsMonitor<HarmonyProxyOptions> options,
     ILogger<CompletionRun> logger)
 {
@@ -54,6 +58,51 @@ internal sealed class CompletionServices(
         await ErrorResults.WriteAsync(context, problem.Status, problem.Message, OpenAiError.InvalidRequest, problem.Code, problem.Param);
     }
 
+    /// <summary>
+    /// The end of step 2 for both APIs: reasoning in the history under its one name, reasoning the
+    /// client did not send back restored from the memory, then the request prepared for llama-server
+    /// (which applies Harmony's keep/drop rule); a history that ends in the same tool call again and
+    /// again is reported.
+    /// </summary>
+    public async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> PrepareAsync(HttpContext context, JsonNode? body, HarmonyProxyOptions current)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(current);
+        try
+        {
+            if (body is JsonObject request && request["messages"] is JsonArray messages)
+            {
+                ReasoningDialects.Normalize(messages);
+                await memory.RestoreAsync(ClientCredentials.Identity(context), messages, context.RequestAborted);
+                ReportRepeatedToolCalls(context, messages, current);
+            }
+        }
+        catch (Exception exception) when (RequestPreparer.IsBadText(exception))
+        {
+            return (null, RequestPreparer.BadText(exception));
+        }
+
+        var prepared = RequestPreparer.Prepare(body, PreparationOptions(current), out var problem);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        Metrics.ReasoningMemory.WithLabels("kept").Inc(prepared.ReasoningKept);
+        Metrics.ReasoningMemory.WithLabels("dropped").Inc(prepared.ReasoningDropped);
+        return (prepared, null);
+    }
+
+    private void ReportRepeatedToolCalls(HttpContext context, JsonArray messages, HarmonyProxyOptions current)
+    {
+        var repeated = RepeatedToolCalls.AtEnd(messages);
+        if (repeated >= current.LoopGuard.RepeatedToolCallThreshold)
+        {
+            Metrics.LoopGuard.WithLabels("repeated_tool_call").Inc();
+            Log.RepeatedToolCall(Logger, context.TraceIdentifier, repeated);
+        }
+    }
+
     /// <summary>Steps 4-10 for a prepared request; the run, or null when it was refused for want of a slot.</summary>
     public async Task<CompletionRun?> CompleteAsync(HttpContext context, string endpoint, PreparedRequest prepared, OutputOptions output, ICompletionWire wire, HarmonyProxyOptions current, long started)
     {
@@ -75,8 +124,14 @@ internal sealed class CompletionServices(
         var run = new CompletionRun(context, upstream, Time, current, output, prepared, wire, Metrics, breaker, Logger)
         {
             ShutdownSignal = drain.StreamsMustEnd,
+            CaptureReasoning = current.ReasoningMemory.Enabled,
         };
         await run.ExecuteAsync();
+        if (run.Result is { Completed: true, NativeToolCallIds.Count: > 0, ReasoningCapture.Length: > 0 } toolTurn)
+        {
+            memory.Remember(ClientCredentials.Identity(context), toolTurn.NativeToolCallIds, toolTurn.ReasoningCapture.ToString());
+        }
+
         // Step 10: metrics, the summary line, telemetry, once per request
         Record(run, endpoint, Stream(prepared), started);
         context.Features.Set(new CompletionSummaryFeature(run.Outcome, run.Attempts, run.Recovery));
@@ -205,6 +260,14 @@ internal sealed class CompletionServices(
     }
 
     public static string Stream(PreparedRequest? prepared) => prepared is null ? "unknown" : prepared.ClientStreams ? "true" : "false";
+
+    public static RequestPreparationOptions PreparationOptions(HarmonyProxyOptions options) => new()
+    {
+        HarmonyStopsEnabled = options.Requests.HarmonyStopsEnabled,
+        ExtraStops = options.Requests.ExtraStopSequences,
+        CleanHistory = options.Requests.CleanHistory,
+        DefaultReasoningEffort = string.IsNullOrEmpty(options.Requests.DefaultReasoningEffort) ? null : options.Requests.DefaultReasoningEffort,
+    };
 
     private sealed class InFlight(CompletionServices services, IDisposable drainHold) : IDisposable
     {

@@ -41,7 +41,7 @@ internal static class ResponsesApi
         var owner = ClientCredentials.Identity(context);
 
         // Step 2: the body, mapped to a chat request and prepared for llama-server
-        var (request, prepared, problem) = await ReadRequestAsync(context, options, store, sealer, owner);
+        var (request, prepared, problem) = await ReadRequestAsync(context, services, options, store, sealer, owner);
         if (prepared is null)
         {
             await services.RejectAsync(context, Endpoint, "unknown", problem!, started);
@@ -72,13 +72,13 @@ internal static class ResponsesApi
                 conversation.Add(item!.DeepClone());
             }
 
-            store.Put(new StoredResponse(responseContext.Id, owner, finished.ToJson(), JsonSerializer.SerializeToUtf8Bytes(conversation, OpenAiJson.SerializerOptions)));
+            await store.PutAsync(owner, responseContext.Id, new StoredResponse(finished.ToJson(), JsonSerializer.SerializeToUtf8Bytes(conversation, OpenAiJson.SerializerOptions)), CancellationToken.None);
         }
     }
 
     public static async Task GetAsync(HttpContext context, string id, ResponseStore store)
     {
-        if (store.Get(id, ClientCredentials.Identity(context)) is not { } stored)
+        if (await store.GetAsync(ClientCredentials.Identity(context), id, context.RequestAborted) is not { } stored)
         {
             await NotFoundAsync(context, id);
             return;
@@ -90,7 +90,7 @@ internal static class ResponsesApi
 
     public static async Task DeleteAsync(HttpContext context, string id, ResponseStore store)
     {
-        if (!store.Delete(id, ClientCredentials.Identity(context)))
+        if (!await store.DeleteAsync(ClientCredentials.Identity(context), id, context.RequestAborted))
         {
             await NotFoundAsync(context, id);
             return;
@@ -101,7 +101,7 @@ internal static class ResponsesApi
 
     /// <summary>Read, parse, continue a stored conversation, map and prepare, in a method of its own so the trees die here.</summary>
     private static async Task<(ResponsesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
-        HttpContext context, HarmonyProxyOptions options, ResponseStore store, ReasoningSealer sealer, string owner)
+        HttpContext context, CompletionServices services, HarmonyProxyOptions options, ResponseStore store, ReasoningSealer sealer, string owner)
     {
         var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
         if (body is null)
@@ -118,7 +118,7 @@ internal static class ResponsesApi
         if (json["previous_response_id"] is JsonValue previousId && previousId.GetValueKind() == JsonValueKind.String)
         {
             var id = previousId.GetValue<string>();
-            if (store.Get(id, owner) is not { } stored)
+            if (await store.GetAsync(owner, id, context.RequestAborted) is not { } stored)
             {
                 return (null, null, new RequestProblem(400, $"Previous response with id '{id}' not found.", "previous_response_id", "previous_response_not_found"));
             }
@@ -126,14 +126,23 @@ internal static class ResponsesApi
             previous = JsonNode.Parse(stored.Conversation)!.AsArray();
         }
 
-        var request = ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out problem);
+        ResponsesRequest? request;
+        try
+        {
+            request = ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out problem);
+        }
+        catch (Exception exception) when (RequestPreparer.IsBadText(exception))
+        {
+            return (null, null, RequestPreparer.BadText(exception));
+        }
+
         if (request is null)
         {
             return (null, null, problem);
         }
 
-        var prepared = RequestPreparer.Prepare(request.ChatRequest, ChatCompletionsApi.PreparationOptions(options), out problem);
-        return problem is null ? (request, prepared, null) : (null, null, problem);
+        var (prepared, preparationProblem) = await services.PrepareAsync(context, request.ChatRequest, options);
+        return preparationProblem is null ? (request, prepared, null) : (null, null, preparationProblem);
     }
 
     /// <summary>One log line and the metric for what llama-server cannot serve; a warning for reasoning blobs that did not open.</summary>

@@ -11,8 +11,8 @@ namespace HarmonyProxy.Responses;
 /// <c>instructions</c> and the <c>input</c> items become messages (an assistant turn's reasoning,
 /// text and calls join one assistant message; tool outputs become <c>tool</c> messages), tools
 /// map through <see cref="ResponsesTools"/>, and the sampling and format options take their chat
-/// names. Replayed reasoning is read from its sealed blob, else from its text, and then follows
-/// Harmony's rule (<see cref="ReasoningRetention"/>). Pure: JSON in, JSON out.
+/// names. Replayed reasoning is read from its sealed blob, else from its text; the request preparer
+/// then applies Harmony's rule (<see cref="ReasoningRetention"/>). Pure: JSON in, JSON out.
 /// </summary>
 internal static class ResponsesRequestMapper
 {
@@ -78,7 +78,6 @@ internal static class ResponsesRequestMapper
             return null;
         }
 
-        ReasoningRetention.Apply(messages);
         var chat = new JsonObject
         {
             ["model"] = request["model"]?.DeepClone(),

@@ -23,7 +23,7 @@ public sealed class ReasoningRetentionTests
 
         var kept = ReasoningRetention.Apply(messages);
 
-        Assert.Equal(2, kept);
+        Assert.Equal((2, 2), kept);
         Assert.Equal([null, null, null, null, null, "r3", null, "r4", null], messages.Select(m => m!["reasoning_content"]?.GetValue<string>()));
     }
 
@@ -48,7 +48,7 @@ public sealed class ReasoningRetentionTests
     {
         var messages = JsonNode.Parse("""[{"role":"assistant","content":"I'll check.","tool_calls":[{"id":"a"}]}]""")!.AsArray();
 
-        Assert.Equal(0, ReasoningRetention.Apply(messages));
+        Assert.Equal((0, 0), ReasoningRetention.Apply(messages));
         Assert.Equal("I'll check.", messages[0]!["content"]!.GetValue<string>());
     }
 }

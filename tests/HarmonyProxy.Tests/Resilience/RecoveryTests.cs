@@ -112,8 +112,10 @@ public sealed class RecoveryTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task TemplateError_ContentAndThinkingWithToolCalls_IsAskedAgainWithTheHistoryRepaired(bool stream)
+    public async Task ContentAndThinkingWithToolCalls_AreNeverSentTogether_SoTheTemplateNeverRefuses(bool stream)
     {
+        // llama.cpp #19701: the template refuses a tool-call message with both. Harmony's rule
+        // keeps this turn's reasoning, and its text joins the reasoning before the first send.
         await using var harness = await LoopbackHarness.StartAsync(SimFlavour.Parsed);
         harness.Simulator.Options = harness.Simulator.Options with { TemplateChecks = true };
         const string History = """
@@ -128,12 +130,10 @@ public sealed class RecoveryTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var content = stream ? ClientStream.Parse(text).Content : JsonNode.Parse(text)!["choices"]![0]!["message"]!["content"]!.GetValue<string>();
         Assert.Equal("The tool said: It is a proxy.", content);
-        var requests = harness.Simulator.Requests.ToList();
-        Assert.Equal(2, requests.Count);
-        Assert.Equal("I'll read the file.", requests[0]["messages"]![1]!["content"]!.GetValue<string>());
-        Assert.Null(requests[1]["messages"]![1]!["content"]);
-        Assert.Equal("Need the README.", requests[1]["messages"]![1]!["reasoning_content"]!.GetValue<string>());
-        Assert.Equal(1, await harness.Proxy.MetricAsync("""harmony_proxy_recoveries_total{kind="history_repair",outcome="recovered"}"""));
+        var sent = Assert.Single(harness.Simulator.Requests)["messages"]![1]!;
+        Assert.Null(sent["content"]);
+        Assert.Equal("Need the README.\n\nI'll read the file.", sent["reasoning_content"]!.GetValue<string>());
+        Assert.Equal(0, await harness.Proxy.MetricAsync("""harmony_proxy_recoveries_total{kind="history_repair",outcome="recovered"}"""));
     }
 
     [Fact]

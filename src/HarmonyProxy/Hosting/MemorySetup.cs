@@ -1,0 +1,59 @@
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Memory;
+using HarmonyProxy.Responses;
+using Microsoft.AspNetCore.DataProtection;
+using StackExchange.Redis;
+
+namespace Microsoft.AspNetCore.Builder;
+
+internal static class MemorySetup
+{
+    /// <summary>
+    /// What the proxy keeps for clients between requests: one bounded store (in this process, or
+    /// Redis with <c>ReasoningMemory:Redis</c>) for the reasoning memory and stored responses, and
+    /// the Data Protection keys that seal reasoning for the Responses API (a mounted
+    /// <c>Responses:KeysDirectory</c>, else Redis, else ASP.NET Core's per-user folder). Replicas
+    /// must share both, or a blob or an entry written by one is unknown to the others.
+    /// </summary>
+    public static WebApplicationBuilder AddHarmonyProxyMemory(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var section = builder.Configuration.GetSection(HarmonyProxyOptions.SectionName);
+        var redis = section["ReasoningMemory:Redis"];
+        var keysDirectory = section["Responses:KeysDirectory"];
+        var dataProtection = builder.Services.AddDataProtection().SetApplicationName("HarmonyProxy");
+
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            builder.Services.AddSingleton<IConversationStore, InProcessConversationStore>();
+        }
+        else
+        {
+            // One connection for the store and the keys. abortConnect=false: the proxy starts and
+            // serves while Redis is away, and the connection comes back by itself.
+            var configuration = ConfigurationOptions.Parse(redis);
+            configuration.AbortOnConnectFail = false;
+            var connection = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(configuration));
+            builder.Services.AddStackExchangeRedisCache(options =>
+            {
+                options.InstanceName = "harmony-proxy:";
+                options.ConnectionMultiplexerFactory = () => Task.FromResult(connection.Value);
+            });
+            builder.Services.AddSingleton<IConversationStore, RedisConversationStore>();
+            if (string.IsNullOrWhiteSpace(keysDirectory))
+            {
+                dataProtection.PersistKeysToStackExchangeRedis(() => connection.Value.GetDatabase(), "harmony-proxy:data-protection-keys");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(keysDirectory))
+        {
+            dataProtection.PersistKeysToFileSystem(new DirectoryInfo(keysDirectory));
+        }
+
+        builder.Services.AddSingleton<ReasoningMemory>();
+        builder.Services.AddSingleton<ResponseStore>();
+        builder.Services.AddSingleton<ReasoningSealer>();
+        return builder;
+    }
+}
