@@ -42,6 +42,7 @@ internal sealed partial class CompletionTranslator
         }
 
         CaptureReasoning(text, separate);
+        LoopDetector?.Feed(text);
         switch (_output.Reasoning)
         {
             case ReasoningMode.ReasoningContent or ReasoningMode.Reasoning or ReasoningMode.Both:

@@ -83,6 +83,7 @@ internal sealed partial class CompletionTranslator
         _calls.Clear();
         _nativeCallIds.Clear();
         ReasoningCapture?.Clear();
+        LoopDetector?.Reset();
         _nativeCalls = 0;
         _callsLetThrough = 0;
         DroppedToolCalls = 0;
@@ -112,6 +113,12 @@ internal sealed partial class CompletionTranslator
     /// client: the reasoning memory keeps it for a tool-call turn. One append per reasoning delta.
     /// </summary>
     public StringBuilder? ReasoningCapture { get; init; }
+
+    /// <summary>Watches the reasoning for a loop when set (<see cref="ReasoningLooping"/>).</summary>
+    public ReasoningLoopDetector? LoopDetector { get; init; }
+
+    /// <summary>The model's hidden reasoning keeps repeating itself: the generation should end.</summary>
+    public bool ReasoningLooping => LoopDetector?.Looping == true;
 
     /// <summary>The ids of the calls the client got as native tool calls (what it sends back in its history).</summary>
     public IReadOnlyList<string> NativeToolCallIds => _nativeCallIds;

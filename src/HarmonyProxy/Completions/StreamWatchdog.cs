@@ -16,6 +16,9 @@ internal enum WatchdogKind
 
     /// <summary>The proxy is shutting down and the drain time is over.</summary>
     Shutdown,
+
+    /// <summary>Hidden reasoning kept repeating itself (<see cref="ReasoningLoopDetector"/>).</summary>
+    ReasoningLoop,
 }
 
 /// <summary>The watchdogs' limits for one request.</summary>
@@ -139,7 +142,12 @@ internal sealed class StreamWatchdog : IDisposable
     }
 
     /// <summary>Ends the generation now, as a watchdog would: the proxy is shutting down and the drain time is over.</summary>
-    public void EndForShutdown()
+    public void EndForShutdown() => EndNow(WatchdogKind.Shutdown);
+
+    /// <summary>Ends the generation now, as the no-visible-output watchdog would: its reasoning is looping.</summary>
+    public void EndForReasoningLoop() => EndNow(WatchdogKind.ReasoningLoop);
+
+    private void EndNow(WatchdogKind kind)
     {
         lock (_gate)
         {
@@ -148,7 +156,7 @@ internal sealed class StreamWatchdog : IDisposable
                 return;
             }
 
-            _fired = WatchdogKind.Shutdown;
+            _fired = kind;
         }
 
         try

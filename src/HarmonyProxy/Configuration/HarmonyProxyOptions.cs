@@ -31,6 +31,34 @@ internal sealed class HarmonyProxyOptions
     public ReasoningMemorySettings ReasoningMemory { get; set; } = new();
 
     public LoopGuardSettings LoopGuard { get; set; } = new();
+
+    public ClientSettings Clients { get; set; } = new();
+}
+
+internal sealed class ClientSettings
+{
+    /// <summary>Client profiles, first match wins; the built-in ones are in <c>appsettings.json</c>.</summary>
+    public List<ClientProfile> Profiles { get; set; } = [];
+}
+
+/// <summary>
+/// A client recognised by what it sends, and the output it suits. It matches when the user agent
+/// contains <see cref="UserAgentContains"/> or any of <see cref="Headers"/> is present and starts
+/// with its value (an empty value: present at all); comparisons ignore case.
+/// </summary>
+internal sealed class ClientProfile
+{
+    public string Name { get; set; } = string.Empty;
+
+    public string? UserAgentContains { get; set; }
+
+    public Dictionary<string, string> Headers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The reasoning option for this client (none, reasoning_content, think_tags, reasoning, both); empty: the deployment's.</summary>
+    public string? Reasoning { get; set; }
+
+    /// <summary>The tool-call option for this client (native, text, drop); empty: the deployment's.</summary>
+    public string? ToolCalls { get; set; }
 }
 
 internal sealed class LoopGuardSettings

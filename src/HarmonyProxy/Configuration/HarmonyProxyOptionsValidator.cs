@@ -46,6 +46,26 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
             errors.Add($"HarmonyProxy:LoopGuard:ReasoningRepeatChars must be 0 (off) or at least 16; got {options.LoopGuard.ReasoningRepeatChars}.");
         }
 
+        for (var i = 0; i < options.Clients.Profiles.Count; i++)
+        {
+            var profile = options.Clients.Profiles[i];
+            var key = $"HarmonyProxy:Clients:Profiles:{i}";
+            if (string.IsNullOrWhiteSpace(profile.Name) || (string.IsNullOrEmpty(profile.UserAgentContains) && profile.Headers.Count == 0))
+            {
+                errors.Add($"{key} needs a Name and a match rule (UserAgentContains or Headers); got Name '{profile.Name}'.");
+            }
+
+            if (!string.IsNullOrEmpty(profile.Reasoning) && !OutputOptions.TryParseReasoning(profile.Reasoning, out _))
+            {
+                errors.Add($"{key}:Reasoning must be none, reasoning_content, think_tags, reasoning or both; got '{profile.Reasoning}'.");
+            }
+
+            if (!string.IsNullOrEmpty(profile.ToolCalls) && !OutputOptions.TryParseToolCalls(profile.ToolCalls, out _))
+            {
+                errors.Add($"{key}:ToolCalls must be native, text or drop; got '{profile.ToolCalls}'.");
+            }
+        }
+
         Positive(errors, "HarmonyProxy:Responses:EncryptedReasoningHours", options.Responses.EncryptedReasoningHours, "a positive number of hours");
         if (options.Requests.DefaultReasoningEffort is { Length: > 0 } effort && ReasoningEffort.Normalize(effort) is null)
         {
@@ -107,7 +127,7 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
 
         if (!OutputOptions.TryParseReasoning(options.Output.Reasoning, out _))
         {
-            errors.Add($"HarmonyProxy:Output:Reasoning must be none, reasoning_content or think_tags; got '{options.Output.Reasoning}'.");
+            errors.Add($"HarmonyProxy:Output:Reasoning must be none, reasoning_content, think_tags, reasoning or both; got '{options.Output.Reasoning}'.");
         }
 
         if (!OutputOptions.TryParseToolCalls(options.Output.ToolCalls, out _))

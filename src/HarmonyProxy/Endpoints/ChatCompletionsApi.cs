@@ -46,8 +46,9 @@ internal static class ChatCompletionsApi
             return;
         }
 
-        // Step 3: the output options (configuration, per-request headers)
-        if (!OutputOptionsResolver.TryResolve(options.Output, context.Request.Headers, out var output, out var headerProblem))
+        // Step 3: the output options (configuration, the client's profile, per-request headers)
+        var profile = services.DetectClient(context, options);
+        if (!OutputOptionsResolver.TryResolve(options.Output, profile, context.Request.Headers, out var output, out var headerProblem))
         {
             await services.RejectAsync(context, Endpoint, CompletionServices.Stream(prepared), new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
             return;

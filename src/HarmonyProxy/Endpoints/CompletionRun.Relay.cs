@@ -39,6 +39,12 @@ internal sealed partial class CompletionRun
                 // its text, the chunk writer writes the client's delta, and it is flushed below
                 var kind = translator.ProcessEvent(events.Data);
                 watchdog.OnUpstreamActivity();
+                if (translator.ReasoningLooping)
+                {
+                    // Ends like the no-visible-output watchdog: the read below is cancelled.
+                    watchdog.EndForReasoningLoop();
+                }
+
                 if (translator.VisibleOutputStarted)
                 {
                     watchdog.OnVisibleOutput();
@@ -97,6 +103,11 @@ internal sealed partial class CompletionRun
             Watchdog = watchdog.Fired;
             Outcome = "watchdog";
             metrics.WatchdogTerminations.WithLabels(WatchdogName(Watchdog)).Inc();
+            if (Watchdog == WatchdogKind.ReasoningLoop)
+            {
+                metrics.LoopGuard.WithLabels("reasoning_repeat").Inc();
+            }
+
             Log.WatchdogFired(logger, context.TraceIdentifier, WatchdogName(Watchdog));
             return AttemptEnd.Watchdog;
         }
@@ -128,6 +139,7 @@ internal sealed partial class CompletionRun
         WatchdogKind.NoVisibleOutput => "no_visible_output",
         WatchdogKind.Total => "total",
         WatchdogKind.Shutdown => "shutdown",
+        WatchdogKind.ReasoningLoop => "reasoning_loop",
         _ => "none",
     };
 }

@@ -31,6 +31,9 @@ internal sealed partial class CompletionRun(
     private const string RawReparse = "raw_reparse";
     private const string HistoryRepairKind = "history_repair";
 
+    /// <summary>How far back, in characters, repeated reasoning is counted.</summary>
+    private const int ReasoningLoopWindow = 16 * 1024;
+
     private readonly long _started = time.GetTimestamp();
     private readonly UpstreamRetryBudget _budget = new(options.Upstream.MaxRetries);
     private int _attempt;
@@ -219,6 +222,9 @@ internal sealed partial class CompletionRun(
         {
             EstimatedPromptTokens = PromptTokensEstimate,
             ReasoningCapture = CaptureReasoning ? new System.Text.StringBuilder() : null,
+            LoopDetector = options.LoopGuard.ReasoningRepeatChars > 0
+                ? new ReasoningLoopDetector(options.LoopGuard.ReasoningRepeatChars, options.LoopGuard.ReasoningRepeatCount, ReasoningLoopWindow)
+                : null,
         };
 
     private void Record(CompletionTranslator translator)

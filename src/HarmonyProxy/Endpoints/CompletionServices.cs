@@ -103,6 +103,16 @@ internal sealed class CompletionServices(
         }
     }
 
+    /// <summary>The client's profile from what it sent (counted by name), or null.</summary>
+    public ClientProfile? DetectClient(HttpContext context, HarmonyProxyOptions current)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(current);
+        var profile = ClientProfiles.Detect(current.Clients.Profiles, context.Request.Headers);
+        Metrics.RequestsByClient.WithLabels(profile?.Name ?? ClientProfiles.Unknown).Inc();
+        return profile;
+    }
+
     /// <summary>Steps 4-10 for a prepared request; the run, or null when it was refused for want of a slot.</summary>
     public async Task<CompletionRun?> CompleteAsync(HttpContext context, string endpoint, PreparedRequest prepared, OutputOptions output, ICompletionWire wire, HarmonyProxyOptions current, long started)
     {

@@ -3,7 +3,10 @@ using HarmonyProxy.Configuration;
 
 namespace HarmonyProxy.Endpoints;
 
-/// <summary>Output options for one request: configuration first, then the request's headers.</summary>
+/// <summary>
+/// Output options for one request: the deployment's, then the client profile's (unless the
+/// deployment set the predecessor's <c>PROXY_MODE</c>), then the request's headers.
+/// </summary>
 internal static class OutputOptionsResolver
 {
     public static OutputOptions FromSettings(OutputSettings settings)
@@ -19,10 +22,26 @@ internal static class OutputOptionsResolver
             OutputOptions.TryParseToolCalls(settings.ToolCalls, out var toolCalls) ? toolCalls : OutputOptions.Default.ToolCalls);
     }
 
-    public static bool TryResolve(OutputSettings settings, IHeaderDictionary headers, out OutputOptions options, out string? problem)
+    public static bool TryResolve(OutputSettings settings, IHeaderDictionary headers, out OutputOptions options, out string? problem) =>
+        TryResolve(settings, profile: null, headers, out options, out problem);
+
+    public static bool TryResolve(OutputSettings settings, ClientProfile? profile, IHeaderDictionary headers, out OutputOptions options, out string? problem)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         options = FromSettings(settings);
         problem = null;
+        if (profile is not null && string.IsNullOrWhiteSpace(settings.ProxyMode))
+        {
+            if (OutputOptions.TryParseReasoning(profile.Reasoning, out var profileReasoning))
+            {
+                options = options with { Reasoning = profileReasoning };
+            }
+
+            if (OutputOptions.TryParseToolCalls(profile.ToolCalls, out var profileToolCalls))
+            {
+                options = options with { ToolCalls = profileToolCalls };
+            }
+        }
 
         if (headers.TryGetValue(OutputOptions.ModeHeader, out var mode))
         {
@@ -39,7 +58,7 @@ internal static class OutputOptionsResolver
         {
             if (!OutputOptions.TryParseReasoning(reasoningValue, out var reasoning))
             {
-                problem = $"{OutputOptions.ReasoningHeader} must be none, reasoning_content or think_tags; got '{reasoningValue}'.";
+                problem = $"{OutputOptions.ReasoningHeader} must be none, reasoning_content, think_tags, reasoning or both; got '{reasoningValue}'.";
                 return false;
             }
 

@@ -51,6 +51,7 @@ internal static class ResponsesApi
         ReportLeftOut(context, services, request!);
 
         // Step 3: the output: reasoning items and function calls, whatever the deployment's chat options
+        services.DetectClient(context, options);
         var output = OutputOptions.Default with { Tools = prepared.Tools };
         var responseContext = new ResponseContext(
             "resp_" + Guid.NewGuid().ToString("N"),
