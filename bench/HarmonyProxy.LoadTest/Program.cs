@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.ServerSentEvents;
 using System.Text;
 

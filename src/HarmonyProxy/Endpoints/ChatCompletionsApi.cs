@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
-using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Harmony;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;

@@ -1,5 +1,4 @@
 using HarmonyProxy.OpenAi;
-using Microsoft.AspNetCore.Builder;
 
 namespace HarmonyProxy.Endpoints;
 

@@ -60,39 +60,9 @@ internal sealed partial class ResponsesOutput : ICompletionBody, IDisposable
         WriteResponseEvent("response.in_progress"u8);
     }
 
-    public void Reasoning(ReadOnlySpan<char> text)
-    {
-        var item = Current(ResponseItemKind.Reasoning, "rs");
-        item.Text.Append(text);
-        if (_json is null)
-        {
-            return;
-        }
+    public void Reasoning(ReadOnlySpan<char> text) => TextDelta(ResponseItemKind.Reasoning, "rs", "response.reasoning_text.delta"u8, text);
 
-        StartEvent("response.reasoning_text.delta"u8);
-        WriteItemPosition(item);
-        _json.WriteNumber("content_index"u8, 0);
-        _json.WriteString("delta"u8, text);
-        EndEvent();
-    }
-
-    public void Content(ReadOnlySpan<char> text)
-    {
-        var item = Current(ResponseItemKind.Message, "msg");
-        item.Text.Append(text);
-        if (_json is null)
-        {
-            return;
-        }
-
-        StartEvent("response.output_text.delta"u8);
-        WriteItemPosition(item);
-        _json.WriteNumber("content_index"u8, 0);
-        _json.WriteString("delta"u8, text);
-        _json.WriteStartArray("logprobs"u8);
-        _json.WriteEndArray();
-        EndEvent();
-    }
+    public void Content(ReadOnlySpan<char> text) => TextDelta(ResponseItemKind.Message, "msg", "response.output_text.delta"u8, text);
 
     public void ToolCallStart(int index, string id, string name)
     {
@@ -190,6 +160,29 @@ internal sealed partial class ResponsesOutput : ICompletionBody, IDisposable
     }
 
     public void Dispose() => _json?.Dispose();
+
+    /// <summary>Reasoning or answer text: onto the open item of its kind (a new one if needed), and its delta event.</summary>
+    private void TextDelta(ResponseItemKind kind, string prefix, ReadOnlySpan<byte> eventType, ReadOnlySpan<char> text)
+    {
+        var item = Current(kind, prefix);
+        item.Text.Append(text);
+        if (_json is null)
+        {
+            return;
+        }
+
+        StartEvent(eventType);
+        WriteItemPosition(item);
+        _json.WriteNumber("content_index"u8, 0);
+        _json.WriteString("delta"u8, text);
+        if (kind == ResponseItemKind.Message)
+        {
+            _json.WriteStartArray("logprobs"u8);
+            _json.WriteEndArray();
+        }
+
+        EndEvent();
+    }
 
     /// <summary>The item being written if it is of <paramref name="kind"/>, else a new one (the open one is done first).</summary>
     private ResponseItem Current(ResponseItemKind kind, string prefix)

@@ -1,9 +1,7 @@
-using System.Net;
 using System.Threading.RateLimiting;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Security;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Upstream;

@@ -2,7 +2,6 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
-using OpenAI;
 using OpenAI.Responses;
 
 #pragma warning disable OPENAI001 // The SDK marks its Responses client experimental.
