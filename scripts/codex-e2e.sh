@@ -70,6 +70,7 @@ TOML
   status=$?
   set -e
   curl -sf "http://127.0.0.1:$sim_port/sim/requests" >"$dir/requests.json"
+  curl -sf "http://127.0.0.1:$proxy_port/metrics" >"$dir/metrics.txt"
   if ! python3 - "$dir" "$status" <<'PY'
 import json, pathlib, sys
 d = pathlib.Path(sys.argv[1]); status = int(sys.argv[2])
@@ -86,9 +87,11 @@ steps = ["The task needs a file written. Use the shell to write proof.txt first.
 for n, request in enumerate(requests[1:], start=1):
     carried = [m.get("reasoning_content") for m in request["messages"] if m["role"] == "assistant"]
     if carried != steps[:n]: problems.append(f"request {n + 1}: assistant reasoning {carried!r}, expected {steps[:n]!r}")
+metrics = (d / "metrics.txt").read_text()
+if 'harmony_proxy_requests_by_client_total{client="codex"} 3' not in metrics: problems.append("the proxy did not count 3 requests from the codex client profile")
 if problems:
     print("\n".join(problems)); sys.exit(1)
-print(f"3 requests, reasoning carried on {sum(1 for r in requests for m in r['messages'] if m.get('reasoning_content'))} assistant turns")
+print(f"3 requests from the codex profile, reasoning carried on {sum(1 for r in requests for m in r['messages'] if m.get('reasoning_content'))} assistant turns")
 PY
   then
     echo "codex e2e ($flavour): FAILED" >&2
