@@ -23,6 +23,9 @@ internal sealed record PreparedRequest(byte[] UpstreamBody, bool ClientStreams, 
 
     /// <summary>Assistant turns whose reasoning the rule removed (turns up to the last final answer).</summary>
     public int ReasoningDropped { get; init; }
+
+    /// <summary>Which backend's prompt cache the conversation belongs to (<see cref="ConversationAffinity"/>), when several backends are configured.</summary>
+    public string? AffinityKey { get; init; }
 }
 
 /// <summary>Why a request was refused, in OpenAI's terms.</summary>
@@ -43,6 +46,9 @@ internal sealed record RequestPreparationOptions
 
     /// <summary>The reasoning effort for requests that name none (low, medium, high); null leaves llama-server's default.</summary>
     public string? DefaultReasoningEffort { get; init; }
+
+    /// <summary>Work out the conversation's affinity key (several backends share the load).</summary>
+    public bool Affinity { get; init; }
 }
 
 /// <summary>
@@ -111,6 +117,8 @@ internal static class RequestPreparer
         ReasoningDialects.Normalize(messages);
         var (kept, dropped) = ReasoningRetention.Apply(messages);
 
+        var affinity = options.Affinity ? ConversationAffinity.KeyOf(request) : null;
+        request["cache_prompt"] ??= true;
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
         var upstreamBody = JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
@@ -118,6 +126,7 @@ internal static class RequestPreparer
         {
             ReasoningKept = kept,
             ReasoningDropped = dropped,
+            AffinityKey = affinity,
         };
     }
 

@@ -123,6 +123,15 @@ internal sealed class UpstreamOptions
     /// <summary>llama-server's OpenAI base URL; <c>/v1</c> is added when missing.</summary>
     public string BaseUrl { get; set; } = "http://127.0.0.1:8080/v1";
 
+    /// <summary>
+    /// Several llama-servers behind one endpoint (<c>UPSTREAM_BACKENDS</c>, comma-separated); empty:
+    /// <see cref="BaseUrl"/> alone. Llama-server's other routes and the readiness probe use the first.
+    /// </summary>
+    public List<string> Backends { get; set; } = [];
+
+    /// <summary>Requests in flight to one backend at most; 0: its <c>total_slots</c> from <c>/props</c> once read, else <see cref="MaxConcurrentRequests"/>.</summary>
+    public int SlotsPerBackend { get; set; }
+
     /// <summary>Sent as <c>Authorization: Bearer</c> to llama-server when set (its <c>--api-key</c>).</summary>
     public string? ApiKey { get; set; }
 
@@ -186,9 +195,14 @@ internal sealed class UpstreamOptions
     public bool StartupReport { get; set; } = true;
 
     /// <summary>The upstream URL with <c>/v1</c> and a trailing slash, ready for relative paths.</summary>
-    public Uri ApiBaseUri()
+    public Uri ApiBaseUri() => ApiBaseUri(Backends.Count > 0 ? Backends[0] : BaseUrl);
+
+    /// <summary>Every backend's API base (<see cref="Backends"/>, else <see cref="BaseUrl"/>).</summary>
+    public IReadOnlyList<Uri> BackendUris() => Backends.Count > 0 ? Backends.Select(ApiBaseUri).ToList() : [ApiBaseUri(BaseUrl)];
+
+    private static Uri ApiBaseUri(string baseUrl)
     {
-        var text = BaseUrl.TrimEnd('/');
+        var text = baseUrl.TrimEnd('/');
         if (!text.EndsWith("/v1", StringComparison.OrdinalIgnoreCase))
         {
             text += "/v1";

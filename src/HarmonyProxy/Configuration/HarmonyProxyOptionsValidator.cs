@@ -17,6 +17,19 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
             errors.Add($"HarmonyProxy:Upstream:BaseUrl (UPSTREAM_BASE_URL) must be an absolute http(s) URL; got '{upstream.BaseUrl}'.");
         }
 
+        foreach (var backend in upstream.Backends)
+        {
+            if (!Uri.TryCreate(backend, UriKind.Absolute, out var backendUri) || backendUri.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"HarmonyProxy:Upstream:Backends (UPSTREAM_BACKENDS) must hold absolute http(s) URLs; got '{backend}'.");
+            }
+        }
+
+        if (upstream.SlotsPerBackend < 0)
+        {
+            errors.Add($"HarmonyProxy:Upstream:SlotsPerBackend must be 0 (from /props) or positive; got {upstream.SlotsPerBackend}.");
+        }
+
         Positive(errors, "HarmonyProxy:Upstream:ConnectTimeoutSeconds (CONNECT_TIMEOUT)", upstream.ConnectTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT)", upstream.ReadTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:FirstByteTimeoutSeconds", upstream.FirstByteTimeoutSeconds);

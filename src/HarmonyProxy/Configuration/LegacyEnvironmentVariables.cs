@@ -46,6 +46,7 @@ internal static class LegacyEnvironmentVariables
         AddList(values, read("EXTRA_STOP_SEQUENCES"), "HarmonyProxy:Requests:ExtraStopSequences");
         AddList(values, read("HARMONY_PROXY_API_KEYS"), "HarmonyProxy:Security:ApiKeys");
         AddList(values, read("CORS_ALLOWED_ORIGINS"), "HarmonyProxy:Cors:AllowedOrigins");
+        AddList(values, read("UPSTREAM_BACKENDS"), "HarmonyProxy:Upstream:Backends");
 
         builder.Add(new MemoryConfigurationSource { InitialData = values });
         return builder;

@@ -84,6 +84,10 @@ internal static partial class Log
         Message = "Request {RequestId}: the history ends with the same tool call {Count} times in a row; the model may be looping")]
     public static partial void RepeatedToolCall(ILogger logger, string requestId, int count);
 
+    [LoggerMessage(EventId = 22, EventName = "UpstreamMovedToAnotherBackend", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: backend {From} failed before output ({Reason}); trying {To}")]
+    public static partial void UpstreamMovedToAnotherBackend(ILogger logger, string requestId, string from, string to, string reason);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

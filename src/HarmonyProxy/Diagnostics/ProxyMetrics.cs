@@ -39,6 +39,11 @@ internal sealed class ProxyMetrics
         StoreErrors = factory.CreateCounter("harmony_proxy_store_errors_total", "Failures of the shared store (reasoning memory, stored responses), by store, operation and kind (timeout, error, paused: not asked for a few seconds after a failure).", ["store", "operation", "kind"]);
         RequestsByClient = factory.CreateCounter("harmony_proxy_requests_by_client_total", "Completion requests by the client profile detected from their headers.", ["client"]);
         LoopGuard = factory.CreateCounter("harmony_proxy_loop_guard_total", "Loops seen: reasoning_repeat (a generation whose reasoning repeated itself, ended), repeated_tool_call (a history ending with the same tool call several times).", ["kind"]);
+        BackendRequests = factory.CreateCounter("harmony_proxy_backend_requests_total", "Upstream attempts sent to each llama-server backend.", ["backend"]);
+        BackendInFlight = factory.CreateGauge("harmony_proxy_backend_in_flight", "Slots taken on each backend right now.", ["backend"]);
+        BackendSlots = factory.CreateGauge("harmony_proxy_backend_slots", "Each backend's slot cap (configured, else its /props total_slots, else MaxConcurrentRequests).", ["backend"]);
+        BackendEjections = factory.CreateCounter("harmony_proxy_backend_ejections_total", "Backends set aside after a failure (connection, timeout, 502, 503, 504), for a back-off that grows with failures in a row.", ["backend"]);
+        Affinity = factory.CreateCounter("harmony_proxy_affinity_total", "Backend choices by conversation affinity: hit (the backend the key prefers), miss (it was full or down: another took the request), none (no key).", ["result"]);
         UpstreamReady.Set(0);
         UpstreamTemplateMismatch.Set(0);
     }
@@ -80,6 +85,16 @@ internal sealed class ProxyMetrics
     public Counter RequestsByClient { get; }
 
     public Counter LoopGuard { get; }
+
+    public Counter BackendRequests { get; }
+
+    public Gauge BackendInFlight { get; }
+
+    public Gauge BackendSlots { get; }
+
+    public Counter BackendEjections { get; }
+
+    public Counter Affinity { get; }
 
     public Counter ResponsesReasoningUnreadable { get; }
 }

@@ -34,7 +34,7 @@ internal sealed partial class CompletionRun
             try
             {
                 // Step 6: the send: UpstreamClient → retry (shared budget) → breaker → first-byte timeout
-                response = await upstream.SendChatAsync(body, context.Request.Headers.Authorization, _budget, watchdog.Token);
+                response = await upstream.SendChatAsync(Backends.Current.ApiBase, body, context.Request.Headers.Authorization, _budget, watchdog.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
             {
@@ -46,6 +46,17 @@ internal sealed partial class CompletionRun
 
                 EndRecovery(succeeded: false);
                 span?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+                if (end == AttemptEnd.Broken)
+                {
+                    // Unreachable, timed out or its breaker open: that backend is down for now.
+                    Backends.Failed();
+                    if (canRetry() && await TryMoveAsync(exception.GetType().Name, watchdog))
+                    {
+                        restart();
+                        continue;
+                    }
+                }
+
                 return end == AttemptEnd.Broken ? (end, SendFailure(exception)) : (end, null);
             }
 
@@ -53,8 +64,10 @@ internal sealed partial class CompletionRun
             {
                 UpstreamFailure failure;
                 var relayed = response.IsSuccessStatusCode;
+                var backendDown = (int)response.StatusCode is 502 or 503 or 504;
                 if (relayed)
                 {
+                    Backends.Succeeded();
                     watchdog.OnUpstreamActivity();
                     (var end, var broken) = await RelayAsync(response, translator(), watchdog, afterEvent);
                     if (end != AttemptEnd.Broken)
@@ -84,6 +97,19 @@ internal sealed partial class CompletionRun
                     continue;
                 }
 
+                // Another backend, if there is one, for a backend that is down or broke before output.
+                if ((backendDown || (relayed && failure.Kind == UpstreamErrorKind.Transient)) && Backends.CanMove)
+                {
+                    Backends.Failed();
+                    if (await TryMoveAsync(failure.Code, watchdog))
+                    {
+                        restart();
+                        continue;
+                    }
+
+                    return (AttemptEnd.Broken, failure);
+                }
+
                 // An error status was already retried by the send's pipeline if it was transient.
                 if (relayed && failure.Kind == UpstreamErrorKind.Transient && _budget.TryTake())
                 {
@@ -96,6 +122,20 @@ internal sealed partial class CompletionRun
                 return (AttemptEnd.Broken, failure);
             }
         }
+    }
+
+    /// <summary>Moves the request to another backend while the retry budget lasts.</summary>
+    private async ValueTask<bool> TryMoveAsync(string reason, StreamWatchdog watchdog)
+    {
+        var from = Backends.Current.Name;
+        if (!Backends.CanMove || !_budget.TryTake() || !await Backends.MoveAsync(watchdog.Token))
+        {
+            return false;
+        }
+
+        metrics.UpstreamRetries.WithLabels("another_backend").Inc();
+        Log.UpstreamMovedToAnotherBackend(logger, context.TraceIdentifier, from, Backends.Current.Name, reason);
+        return true;
     }
 
     /// <summary>

@@ -74,6 +74,9 @@ internal sealed partial class CompletionRun(
     /// <summary>Cancelled when the proxy's drain time is over: the generation ends as a watchdog would end it.</summary>
     public CancellationToken ShutdownSignal { get; init; }
 
+    /// <summary>The backend this request is on, and where it moves when one fails before output.</summary>
+    public required BackendChoice Backends { get; init; }
+
     /// <summary>Gather the turn's reasoning for the reasoning memory (<see cref="CompletionTranslator.ReasoningCapture"/>).</summary>
     public bool CaptureReasoning { get; init; }
 

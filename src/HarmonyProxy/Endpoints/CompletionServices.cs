@@ -21,7 +21,7 @@ namespace HarmonyProxy.Endpoints;
 /// </summary>
 internal sealed class CompletionServices(
     UpstreamClient upstream,
-    UpstreamConcurrencyGate gate,
+    BackendPool pool,
     TimeProvider time,
     ProxyMetrics metrics,
     UpstreamSetupReport setupReport,
@@ -120,8 +120,11 @@ internal sealed class CompletionServices(
         ArgumentNullException.ThrowIfNull(prepared);
         var requestId = context.TraceIdentifier;
 
-        // Step 4: a slot at llama-server, or 429
-        using var lease = await gate.AcquireAsync(context.RequestAborted);
+        // Step 4: a slot on a backend (the conversation's, unless it is full while another is free), or 429
+        var affinity = context.Request.Headers[ConversationAffinity.Header] is { Count: > 0 } header && header.ToString().Length > 0
+            ? "session:" + header
+            : prepared.AffinityKey;
+        using var lease = await pool.AcquireAsync(affinity, avoid: null, context.RequestAborted);
         if (lease is null)
         {
             CountRequest(endpoint, Stream(prepared), "rejected", started);
@@ -131,8 +134,10 @@ internal sealed class CompletionServices(
         }
 
         // Steps 5-9: the attempts, the relay and the one ending (CompletionRun)
+        using var backends = new BackendChoice(pool, lease, affinity);
         var run = new CompletionRun(context, upstream, Time, current, output, prepared, wire, Metrics, breaker, Logger)
         {
+            Backends = backends,
             ShutdownSignal = drain.StreamsMustEnd,
             CaptureReasoning = current.ReasoningMemory.Enabled,
         };
@@ -277,6 +282,7 @@ internal sealed class CompletionServices(
         ExtraStops = options.Requests.ExtraStopSequences,
         CleanHistory = options.Requests.CleanHistory,
         DefaultReasoningEffort = string.IsNullOrEmpty(options.Requests.DefaultReasoningEffort) ? null : options.Requests.DefaultReasoningEffort,
+        Affinity = options.Upstream.Backends.Count > 1,
     };
 
     private sealed class InFlight(CompletionServices services, IDisposable drainHold) : IDisposable

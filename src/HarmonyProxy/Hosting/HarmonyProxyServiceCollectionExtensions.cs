@@ -20,7 +20,7 @@ internal static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddUpstreamClient();
         builder.Services.AddSingleton<UpstreamCredentials>();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<UpstreamConcurrencyGate>();
+        builder.Services.AddSingleton<BackendPool>();
         builder.Services.AddSingleton<CompletionServices>();
 
         // Metrics on an injectable registry (the default one unless a test brings its own).

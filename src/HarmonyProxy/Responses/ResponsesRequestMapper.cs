@@ -175,7 +175,7 @@ internal static class ResponsesRequestMapper
     /// <summary>Sampling, length, format and effort under their chat names; the rest stays with the proxy.</summary>
     private static void CopyOptions(JsonObject request, JsonObject chat)
     {
-        foreach (var name in new[] { "temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs" })
+        foreach (var name in new[] { "temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs", "prompt_cache_key" })
         {
             if (request[name] is { } value && value.GetValueKind() != JsonValueKind.Null)
             {

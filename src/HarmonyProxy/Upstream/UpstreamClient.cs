@@ -12,12 +12,13 @@ internal sealed class UpstreamClient(HttpClient http, UpstreamCredentials creden
 {
     public const string ClientName = "llama-server";
 
+    /// <param name="backend">The backend's API base (<see cref="BackendPool"/>); its authority selects its own resilience pipeline, breaker included.</param>
     /// <param name="body">The prepared request as UTF-8 JSON; sent as is on every attempt.</param>
     /// <param name="budget">The client request's retries, shared with the caller's own retry loop.</param>
-    public async Task<HttpResponseMessage> SendChatAsync(byte[] body, string? clientAuthorization, UpstreamRetryBudget? budget, CancellationToken cancellationToken)
+    public async Task<HttpResponseMessage> SendChatAsync(Uri backend, byte[] body, string? clientAuthorization, UpstreamRetryBudget? budget, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(backend, "chat/completions"))
         {
             Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };

@@ -38,7 +38,9 @@ internal static class UpstreamResilience
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.MaxRetries > 0)
+        // With several backends a failed try goes to another backend (the attempt loop), not
+        // again to the one that just failed.
+        if (options.MaxRetries > 0 && options.BackendUris().Count == 1)
         {
             pipeline.AddRetry(new HttpRetryStrategyOptions
             {

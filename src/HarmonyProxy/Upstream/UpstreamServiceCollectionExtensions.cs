@@ -2,6 +2,7 @@ using System.Net;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Upstream;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -45,6 +46,7 @@ internal static class UpstreamServiceCollectionExtensions
         client.RemoveAllLoggers();
 
         // Retries, circuit breaker and first-byte timeout around send-until-headers.
+        // One pipeline per backend (by authority), so each llama-server has its own circuit breaker.
         client.AddResilienceHandler(UpstreamResilience.PipelineName, (pipeline, context) =>
         {
             var metrics = context.ServiceProvider.GetRequiredService<ProxyMetrics>();
@@ -53,7 +55,7 @@ internal static class UpstreamServiceCollectionExtensions
                 context.ServiceProvider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Upstream,
                 reason => metrics.UpstreamRetries.WithLabels(reason).Inc(),
                 context.ServiceProvider.GetRequiredService<UpstreamBreakerState>());
-        });
+        }).SelectPipelineByAuthority();
         // Inner to the pipeline: once per try, so the budget knows what llama-server received.
         client.AddHttpMessageHandler(() => new SendCountingHandler());
         return client;

@@ -178,7 +178,7 @@ public sealed class FaultInjectionTests
             new SimScript { RawText = Answer, Gate = async (index, cancellation) => { firstStarted.TrySetResult(); await release.WaitAsync(cancellation); } },
             new SimScript { RawText = Answer });
 
-        var gate = harness.Proxy.Services.GetRequiredService<UpstreamConcurrencyGate>();
+        var gate = harness.Proxy.Services.GetRequiredService<BackendPool>();
         var secondWaiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         gate.Waiting += () => secondWaiting.TrySetResult();
 

@@ -1,0 +1,43 @@
+namespace HarmonyProxy.Upstream;
+
+/// <summary>One llama-server behind the proxy and what the pool knows of it. Mutated only under the pool's lock.</summary>
+internal sealed class Backend(Uri apiBase, int index)
+{
+    public Uri ApiBase { get; } = apiBase;
+
+    /// <summary><c>host:port</c>: the metric label and the affinity hash's input.</summary>
+    public string Name { get; } = apiBase.Authority;
+
+    /// <summary>Its place in the configuration (the first serves llama-server's other routes).</summary>
+    public int Index { get; } = index;
+
+    public int InFlight { get; set; }
+
+    /// <summary><c>total_slots</c> from its <c>/props</c>, when read.</summary>
+    public int? TotalSlots { get; set; }
+
+    /// <summary>Failures in a row; the ejection grows with them.</summary>
+    public int Failures { get; set; }
+
+    /// <summary>Timestamp (of the pool's clock) until which it is not chosen while another is healthy.</summary>
+    public long EjectedUntil { get; set; }
+}
+
+/// <summary>A slot on one backend, held for one client request's attempt; disposing it frees the slot.</summary>
+internal sealed class BackendLease(BackendPool pool, Backend backend, bool affinityHit) : IDisposable
+{
+    private int _disposed;
+
+    public Backend Backend { get; } = backend;
+
+    /// <summary>The request went to the backend its affinity key prefers.</summary>
+    public bool AffinityHit { get; } = affinityHit;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            pool.Release(Backend);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+namespace HarmonyProxy.Upstream;
+
+/// <summary>
+/// The backend one client request is on, and the move to another when it fails before any
+/// output: the failed one is reported (ejected for a while) and avoided, and a slot on another
+/// is taken before the old one is given back. With one backend there is nowhere to move.
+/// </summary>
+internal sealed class BackendChoice(BackendPool pool, BackendLease lease, string? affinityKey) : IDisposable
+{
+    private readonly List<Backend> _failed = [];
+
+    public BackendLease Lease { get; private set; } = lease;
+
+    public Backend Current => Lease.Backend;
+
+    public bool CanMove => pool.Backends.Count > 1;
+
+    public void Succeeded() => pool.ReportSuccess(Current);
+
+    public void Failed() => pool.ReportFailure(Current);
+
+    /// <summary>Takes a slot on another backend than those that failed this request; false when there is none to take.</summary>
+    public async ValueTask<bool> MoveAsync(CancellationToken cancellationToken)
+    {
+        if (!CanMove)
+        {
+            return false;
+        }
+
+        _failed.Add(Current);
+        if (await pool.AcquireAsync(affinityKey, _failed, cancellationToken) is not { } next)
+        {
+            return false;
+        }
+
+        Lease.Dispose();
+        Lease = next;
+        return true;
+    }
+
+    public void Dispose() => Lease.Dispose();
+}
