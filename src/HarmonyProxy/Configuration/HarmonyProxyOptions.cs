@@ -129,8 +129,11 @@ internal sealed class UpstreamOptions
     /// </summary>
     public List<string> Backends { get; set; } = [];
 
-    /// <summary>Requests in flight to one backend at most; 0: its <c>total_slots</c> from <c>/props</c> once read, else <see cref="MaxConcurrentRequests"/>.</summary>
+    /// <summary>Requests in flight to one backend at most; 0: its <c>total_slots</c> from <c>/props</c> once read (several backends), else <see cref="MaxConcurrentRequests"/>.</summary>
     public int SlotsPerBackend { get; set; }
+
+    /// <summary>With several backends: how often each one's <c>/props</c> (slots) and, while ejected, <c>/health</c> are probed.</summary>
+    public double BackendProbeSeconds { get; set; } = 5;
 
     /// <summary>Sent as <c>Authorization: Bearer</c> to llama-server when set (its <c>--api-key</c>).</summary>
     public string? ApiKey { get; set; }

@@ -30,6 +30,7 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
             errors.Add($"HarmonyProxy:Upstream:SlotsPerBackend must be 0 (from /props) or positive; got {upstream.SlotsPerBackend}.");
         }
 
+        Positive(errors, "HarmonyProxy:Upstream:BackendProbeSeconds", upstream.BackendProbeSeconds);
         Positive(errors, "HarmonyProxy:Upstream:ConnectTimeoutSeconds (CONNECT_TIMEOUT)", upstream.ConnectTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT)", upstream.ReadTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:FirstByteTimeoutSeconds", upstream.FirstByteTimeoutSeconds);

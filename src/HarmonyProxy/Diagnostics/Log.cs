@@ -88,6 +88,10 @@ internal static partial class Log
         Message = "Request {RequestId}: backend {From} failed before output ({Reason}); trying {To}")]
     public static partial void UpstreamMovedToAnotherBackend(ILogger logger, string requestId, string from, string to, string reason);
 
+    [LoggerMessage(EventId = 23, EventName = "BackendProbeFailed", Level = LogLevel.Debug,
+        Message = "Backend {Backend} did not answer its probe ({Exception})")]
+    public static partial void BackendProbeFailed(ILogger logger, string backend, string exception);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

@@ -21,6 +21,7 @@ internal static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddSingleton<UpstreamCredentials>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BackendPool>();
+        builder.Services.AddHostedService<BackendMonitor>();
         builder.Services.AddSingleton<CompletionServices>();
 
         // Metrics on an injectable registry (the default one unless a test brings its own).

@@ -1,0 +1,80 @@
+using HarmonyProxy.Configuration;
+using HarmonyProxy.OpenAi;
+using Microsoft.Extensions.Options;
+
+namespace HarmonyProxy.Upstream;
+
+/// <summary>
+/// With several backends: reads each one's <c>/props</c> for its slot count (the pool's cap for it,
+/// unless one is configured), and probes <c>/health</c> of an ejected one so it returns as soon as
+/// it answers rather than when its back-off ends. One pass every <c>Upstream:BackendProbeSeconds</c>.
+/// </summary>
+internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, IOptions<HarmonyProxyOptions> options, TimeProvider time, ILogger<BackendMonitor> logger) : BackgroundService
+{
+    /// <summary>Slots are read again every this many passes (a llama-server may restart with another <c>-np</c>).</summary>
+    private const int PropsEveryPasses = 12;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (pool.Backends.Count < 2)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.Upstream.BackendProbeSeconds), time);
+        var pass = 0;
+        try
+        {
+            do
+            {
+                foreach (var backend in pool.Backends)
+                {
+                    await ProbeAsync(backend, readProps: pass % PropsEveryPasses == 0 || backend.TotalSlots is null, stoppingToken);
+                }
+
+                pass++;
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The host is stopping.
+        }
+    }
+
+    /// <summary>One backend: its slots when asked, and whether an ejected one is back.</summary>
+    internal async Task ProbeAsync(Backend backend, bool readProps, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(options.Value.Upstream.ReadinessTimeoutSeconds));
+        try
+        {
+            if (readProps)
+            {
+                using var props = await upstream.GetAsync(new Uri(backend.ApiBase, "/props").ToString(), clientAuthorization: null, deadline.Token);
+                if (props.IsSuccessStatusCode && LlamaServerProps.Parse(await props.Content.ReadAsByteArrayAsync(deadline.Token)) is { TotalSlots: > 0 and var slots })
+                {
+                    pool.ObserveSlots(backend, slots);
+                }
+            }
+
+            if (backend.EjectedUntil > 0)
+            {
+                using var health = await upstream.GetAsync(new Uri(backend.ApiBase, "/health").ToString(), clientAuthorization: null, deadline.Token);
+                if (health.IsSuccessStatusCode)
+                {
+                    pool.ReportSuccess(backend);
+                }
+            }
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            Diagnostics.Log.BackendProbeFailed(logger, backend.Name, exception.GetType().Name);
+        }
+    }
+}
