@@ -55,8 +55,12 @@ internal sealed class UpstreamReadinessCheck(
 
             var setup = await ProbeAsync(settings, cancellationToken);
             report.Observe(setup);
-            metrics.UpstreamReady.Set(setup.Ready ? 1 : 0);
-            var result = setup.Ready ? HealthCheckResult.Healthy(setup.State) : HealthCheckResult.Unhealthy(setup.State);
+            var other = setup.Ready ? null : await OtherReadyBackendAsync(settings, cancellationToken);
+            var ready = setup.Ready || other is not null;
+            metrics.UpstreamReady.Set(ready ? 1 : 0);
+            var result = setup.Ready ? HealthCheckResult.Healthy(setup.State)
+                : other is not null ? HealthCheckResult.Healthy($"backend {other} is ready; the first backend is not: {setup.State}")
+                : HealthCheckResult.Unhealthy(setup.State);
             _cached = result;
             _cachedAt = time.GetTimestamp();
             return result;
@@ -68,6 +72,35 @@ internal sealed class UpstreamReadinessCheck(
     }
 
     public void Dispose() => _probe.Dispose();
+
+    /// <summary>With several backends the proxy is ready while any one is: the first other backend whose <c>/health</c> answers 200, or null.</summary>
+    private async Task<string?> OtherReadyBackendAsync(UpstreamOptions settings, CancellationToken cancellationToken)
+    {
+        var pool = services.GetRequiredService<BackendPool>();
+        var upstream = services.GetRequiredService<UpstreamClient>();
+        foreach (var backend in pool.Backends.Skip(1))
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(settings.ReadinessTimeoutSeconds), time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+            try
+            {
+                using var health = await upstream.GetAsync(new Uri(backend.ApiBase, "/health").ToString(), clientAuthorization: null, linked.Token);
+                if (health.IsSuccessStatusCode)
+                {
+                    return backend.Name;
+                }
+            }
+            catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+            }
+        }
+
+        return null;
+    }
 
     private async Task<UpstreamSetup> ProbeAsync(UpstreamOptions settings, CancellationToken cancellationToken)
     {

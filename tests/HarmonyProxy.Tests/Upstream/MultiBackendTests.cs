@@ -150,6 +150,23 @@ public sealed class MultiBackendTests
         Assert.Equal(5, await proxy.MetricAsync($"harmony_proxy_backend_slots{{backend=\"{pool.Backends[1].Name}\"}}"));
     }
 
+    [Fact]
+    public async Task Readyz_IsReadyWhileAnyBackendIs()
+    {
+        await using var backends = await Backends.StartAsync(2);
+        await using var proxy = backends.Proxy(new() { ["HarmonyProxy:Upstream:ReadinessCacheSeconds"] = "0" });
+        using var http = proxy.CreateClient();
+        backends.Simulators[0].Options = backends.Simulators[0].Options with { Ready = false };
+
+        using var oneReady = await http.GetAsync("/readyz");
+        backends.Simulators[1].Options = backends.Simulators[1].Options with { Ready = false };
+        using var noneReady = await http.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.OK, oneReady.StatusCode);
+        Assert.Contains(backends.Simulators[1].BaseAddress.Authority, await oneReady.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, noneReady.StatusCode);
+    }
+
     /// <summary>A session key that the pool sends to <paramref name="target"/> while every backend is healthy.</summary>
     private static async Task<string> SessionLandingOnAsync(HttpClient http, Backends backends, LlamaServerSimulator target)
     {
