@@ -28,13 +28,14 @@ internal static class LoadTestProgram
             "upstream" => await UpstreamAsync(options),
             "client" => await ClientAsync(options),
             "first-token" => await FirstTokenAsync(options),
+            "agents" => await AgentWorkload.RunAsync(options),
             _ => Usage(),
         };
     }
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: upstream --urls URL [--tokens 200] [--rate 50] | client --url URL [--streams 200] [--label name] | first-token --url URL [--requests 30]");
+        Console.Error.WriteLine("usage: upstream --urls URL [--tokens 200] [--rate 50] | client --url URL [--streams 200] [--label name] | first-token --url URL [--requests 30] | agents --url URL [--conversations 40] [--turns 8] [--label name]");
         return 2;
     }
 

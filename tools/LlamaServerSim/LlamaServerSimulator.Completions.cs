@@ -7,7 +7,7 @@ namespace LlamaServerSim;
 /// <summary>A chat completion as llama-server writes it: streamed one delta per token (faults where the script puts them), or whole.</summary>
 public sealed partial class LlamaServerSimulator
 {
-    private async Task StreamAsync(HttpContext context, SimScript script, List<SimToken> tokens, SimFlavour flavour, string finish, bool includeUsage, int promptTokens, string toolName)
+    private async Task StreamAsync(HttpContext context, SimScript script, List<SimToken> tokens, SimFlavour flavour, string finish, bool includeUsage, SimPrompt prompt, string toolName)
     {
         var cancellation = context.RequestAborted;
         var id = "chatcmpl-" + RandomString(32);
@@ -85,7 +85,7 @@ public sealed partial class LlamaServerSimulator
             script.OnTokenSent?.Invoke(i);
         }
 
-        var timings = Timings(promptTokens, sent);
+        var timings = Timings(prompt, sent);
         var finishChunk = Chunk(id, new JsonObject(), finish);
         if (!includeUsage || Options.OmitUsage)
         {
@@ -97,7 +97,7 @@ public sealed partial class LlamaServerSimulator
         {
             var usage = Chunk(id, null, null);
             usage["choices"] = new JsonArray();
-            usage["usage"] = new JsonObject { ["completion_tokens"] = sent, ["prompt_tokens"] = promptTokens, ["total_tokens"] = sent + promptTokens };
+            usage["usage"] = Usage(prompt, sent);
             usage["timings"] = timings;
             pending.Append(Event(usage));
         }
@@ -158,7 +158,7 @@ public sealed partial class LlamaServerSimulator
             : Transcripts.Tokenize(Transcripts.Render(messages)).Select(token => new SimToken(token, "raw", token, 0)).ToList();
     }
 
-    private async Task WriteWholeAsync(HttpContext context, List<SimToken> tokens, SimFlavour flavour, string finish, int promptTokens, string toolName)
+    private async Task WriteWholeAsync(HttpContext context, List<SimToken> tokens, SimFlavour flavour, string finish, SimPrompt prompt, string toolName)
     {
         var message = new JsonObject { ["role"] = "assistant" };
         if (flavour == SimFlavour.Parsed)
@@ -194,9 +194,9 @@ public sealed partial class LlamaServerSimulator
             ["model"] = Options.Model,
             ["system_fingerprint"] = Fingerprint,
             ["object"] = "chat.completion",
-            ["usage"] = new JsonObject { ["completion_tokens"] = tokens.Count, ["prompt_tokens"] = promptTokens, ["total_tokens"] = tokens.Count + promptTokens },
+            ["usage"] = Usage(prompt, tokens.Count),
             ["id"] = "chatcmpl-" + RandomString(32),
-            ["timings"] = Timings(promptTokens, tokens.Count),
+            ["timings"] = Timings(prompt, tokens.Count),
         };
         context.Response.ContentType = "application/json; charset=utf-8";
         await context.Response.WriteAsync(body.ToJsonString(Compact), context.RequestAborted);

@@ -27,6 +27,7 @@ public sealed partial class LlamaServerSimulator : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<SimScript> _scripts = new();
     private readonly ConcurrentQueue<JsonObject> _requests = new();
+    private readonly SimPromptCache _promptCache = new();
     private readonly ConcurrentQueue<(string Path, string Body)> _otherRequests = new();
     private int _openStreams;
     private int _connectionsClosed;
@@ -195,6 +196,7 @@ public sealed partial class LlamaServerSimulator : IAsyncDisposable
 
         var finish = script.FinishReason ?? (flavour == SimFlavour.Parsed && tokens.Any(token => token.Kind == "tool") ? "tool_calls" : "stop");
         var promptTokens = Math.Max(1, (int)(context.Request.ContentLength ?? 400) / 4);
+        var prompt = new SimPrompt(promptTokens, Options.PromptCache ? _promptCache.Reuse(request, Options.TotalSlots) : 0);
         if (promptTokens > Options.ContextSize)
         {
             // llama-server.md §4.1: checked before any token, an HTTP error also for streams.
@@ -215,16 +217,22 @@ public sealed partial class LlamaServerSimulator : IAsyncDisposable
             return;
         }
 
+        if (Options.PromptTokensPerSecond > 0)
+        {
+            // Prompt processing: only what the slot's cache did not already hold.
+            await Task.Delay(TimeSpan.FromSeconds((prompt.Tokens - prompt.Cached) / Options.PromptTokensPerSecond), context.RequestAborted);
+        }
+
         if (!stream)
         {
-            await WriteWholeAsync(context, tokens, flavour, finish, promptTokens, toolName);
+            await WriteWholeAsync(context, tokens, flavour, finish, prompt, toolName);
             return;
         }
 
         Interlocked.Increment(ref _openStreams);
         try
         {
-            await StreamAsync(context, script, tokens, flavour, finish, includeUsage, promptTokens, toolName);
+            await StreamAsync(context, script, tokens, flavour, finish, includeUsage, prompt, toolName);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -256,14 +264,26 @@ public sealed partial class LlamaServerSimulator : IAsyncDisposable
         _ => "server_error",
     };
 
+    /// <summary>The usage object: prompt tokens with the cached part when the prompt cache is modelled.</summary>
+    private static JsonObject Usage(SimPrompt prompt, int completion)
+    {
+        var usage = new JsonObject { ["completion_tokens"] = completion, ["prompt_tokens"] = prompt.Tokens, ["total_tokens"] = completion + prompt.Tokens };
+        if (prompt.Cached > 0)
+        {
+            usage["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = prompt.Cached };
+        }
+
+        return usage;
+    }
+
     private static JsonObject Error(string message, string type, int code) =>
         new() { ["error"] = new JsonObject { ["code"] = code, ["message"] = message, ["type"] = type } };
 
-    private static JsonObject Timings(int promptTokens, int predicted) => new()
+    private static JsonObject Timings(SimPrompt prompt, int predicted) => new()
     {
-        ["cache_n"] = 0,
-        ["prompt_n"] = promptTokens,
-        ["prompt_ms"] = promptTokens * 0.5,
+        ["cache_n"] = prompt.Cached,
+        ["prompt_n"] = prompt.Tokens - prompt.Cached,
+        ["prompt_ms"] = (prompt.Tokens - prompt.Cached) * 0.5,
         ["predicted_n"] = predicted,
         ["predicted_ms"] = predicted * 20.0,
     };

@@ -35,6 +35,16 @@ public sealed record SimulatorOptions
     /// <summary><c>/props</c> <c>total_slots</c> (llama-server's <c>-np</c>).</summary>
     public int TotalSlots { get; init; } = 4;
 
+    /// <summary>
+    /// Model llama-server's per-slot prompt cache: each slot keeps its last prompt; a request
+    /// continues the slot whose prompt it extends (else the least recently used one) and reports
+    /// the reused tokens as <c>timings.cache_n</c> and <c>usage.prompt_tokens_details.cached_tokens</c>.
+    /// </summary>
+    public bool PromptCache { get; init; }
+
+    /// <summary>Prompt processing speed: the first token waits (prompt tokens − cached) / this; 0: no wait.</summary>
+    public double PromptTokensPerSecond { get; init; }
+
     /// <summary><c>/props</c> <c>default_generation_settings.n_ctx</c>: the context of one slot.</summary>
     public int ContextSize { get; init; } = 8192;
 

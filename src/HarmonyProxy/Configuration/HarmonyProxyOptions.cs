@@ -132,6 +132,9 @@ internal sealed class UpstreamOptions
     /// <summary>Requests in flight to one backend at most; 0: its <c>total_slots</c> from <c>/props</c> once read (several backends), else <see cref="MaxConcurrentRequests"/>.</summary>
     public int SlotsPerBackend { get; set; }
 
+    /// <summary>Keep a conversation on one backend (its prompt cache); false: the least loaded backend, in turn (round robin when idle).</summary>
+    public bool Affinity { get; set; } = true;
+
     /// <summary>With several backends: how often each one's <c>/props</c> (slots) and, while ejected, <c>/health</c> are probed.</summary>
     public double BackendProbeSeconds { get; set; } = 5;
 

@@ -121,8 +121,8 @@ internal sealed class CompletionServices(
         var requestId = context.TraceIdentifier;
 
         // Step 4: a slot on a backend (the conversation's, unless it is full while another is free), or 429
-        var affinity = context.Request.Headers[ConversationAffinity.Header] is { Count: > 0 } header && header.ToString().Length > 0
-            ? "session:" + header
+        var affinity = !current.Upstream.Affinity ? null
+            : context.Request.Headers[ConversationAffinity.Header] is { Count: > 0 } header && header.ToString().Length > 0 ? "session:" + header
             : prepared.AffinityKey;
         using var lease = await pool.AcquireAsync(affinity, avoid: null, context.RequestAborted);
         if (lease is null)

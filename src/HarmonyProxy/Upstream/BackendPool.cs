@@ -26,6 +26,7 @@ internal sealed class BackendPool
     private readonly int _defaultSlots;
     private readonly int _configuredSlots;
     private readonly int _queueLimit;
+    private int _turn;
 
     public BackendPool(IOptions<HarmonyProxyOptions> options, TimeProvider time, ProxyMetrics metrics)
     {
@@ -188,9 +189,13 @@ internal sealed class BackendPool
         }
 
         var preferred = affinityKey is null ? null : candidates.MaxBy(b => Score(affinityKey, b));
+        // Without a preferred one (or with it full): the least loaded, ties taken in turn.
+        var count = Backends.Count;
+        var start = (int)((uint)_turn++ % (uint)count);
         Backend? chosen = preferred is not null && preferred.InFlight < SlotsOf(preferred)
             ? preferred
-            : candidates.Where(b => b.InFlight < SlotsOf(b)).MinBy(b => (double)b.InFlight / SlotsOf(b));
+            : candidates.Where(b => b.InFlight < SlotsOf(b))
+                .MinBy(b => ((double)b.InFlight / SlotsOf(b), (b.Index - start + count) % count));
         if (chosen is null)
         {
             return null;
