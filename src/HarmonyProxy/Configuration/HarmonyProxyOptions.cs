@@ -129,6 +129,16 @@ internal sealed class UpstreamOptions
     /// </summary>
     public List<string> Backends { get; set; } = [];
 
+    /// <summary>
+    /// A URL whose host is a DNS name with one address per llama-server (a Kubernetes headless
+    /// Service: <c>http://llama-server:8080/v1</c>), resolved with YARP's DNS destination resolver
+    /// and again every <see cref="DnsRefreshSeconds"/> (<c>UPSTREAM_BACKENDS_DNS</c>); used instead of <see cref="Backends"/>.
+    /// </summary>
+    public string? BackendsDns { get; set; }
+
+    /// <summary>How often <see cref="BackendsDns"/> is resolved again.</summary>
+    public double DnsRefreshSeconds { get; set; } = 30;
+
     /// <summary>Requests in flight to one backend at most; 0: its <c>total_slots</c> from <c>/props</c> once read (several backends), else <see cref="MaxConcurrentRequests"/>.</summary>
     public int SlotsPerBackend { get; set; }
 
@@ -204,7 +214,13 @@ internal sealed class UpstreamOptions
     public Uri ApiBaseUri() => ApiBaseUri(Backends.Count > 0 ? Backends[0] : BaseUrl);
 
     /// <summary>Every backend's API base (<see cref="Backends"/>, else <see cref="BaseUrl"/>).</summary>
-    public IReadOnlyList<Uri> BackendUris() => Backends.Count > 0 ? Backends.Select(ApiBaseUri).ToList() : [ApiBaseUri(BaseUrl)];
+    public IReadOnlyList<Uri> BackendUris() =>
+        !string.IsNullOrEmpty(BackendsDns) ? [ApiBaseUri(BackendsDns)]
+        : Backends.Count > 0 ? Backends.Select(ApiBaseUri).ToList()
+        : [ApiBaseUri(BaseUrl)];
+
+    /// <summary>True when requests may go to more than one backend (a list, or a DNS name with several addresses).</summary>
+    public bool SeveralBackends => Backends.Count > 1 || !string.IsNullOrEmpty(BackendsDns);
 
     private static Uri ApiBaseUri(string baseUrl)
     {

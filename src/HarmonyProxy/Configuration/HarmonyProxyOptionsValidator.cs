@@ -31,6 +31,12 @@ internal sealed class HarmonyProxyOptionsValidator : IValidateOptions<HarmonyPro
         }
 
         Positive(errors, "HarmonyProxy:Upstream:BackendProbeSeconds", upstream.BackendProbeSeconds);
+        Positive(errors, "HarmonyProxy:Upstream:DnsRefreshSeconds", upstream.DnsRefreshSeconds);
+        if (!string.IsNullOrEmpty(upstream.BackendsDns) && (!Uri.TryCreate(upstream.BackendsDns, UriKind.Absolute, out var dnsUri) || dnsUri.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"HarmonyProxy:Upstream:BackendsDns (UPSTREAM_BACKENDS_DNS) must be an absolute http(s) URL; got '{upstream.BackendsDns}'.");
+        }
+
         Positive(errors, "HarmonyProxy:Upstream:ConnectTimeoutSeconds (CONNECT_TIMEOUT)", upstream.ConnectTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT)", upstream.ReadTimeoutSeconds);
         Positive(errors, "HarmonyProxy:Upstream:FirstByteTimeoutSeconds", upstream.FirstByteTimeoutSeconds);

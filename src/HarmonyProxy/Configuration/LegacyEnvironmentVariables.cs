@@ -28,6 +28,7 @@ internal static class LegacyEnvironmentVariables
         ("DATA_PROTECTION_KEYS_DIR", "HarmonyProxy:Responses:KeysDirectory"),
         ("REASONING_MEMORY_ENABLED", "HarmonyProxy:ReasoningMemory:Enabled"),
         ("REASONING_MEMORY_REDIS", "HarmonyProxy:ReasoningMemory:Redis"),
+        ("UPSTREAM_BACKENDS_DNS", "HarmonyProxy:Upstream:BackendsDns"),
     ];
 
     public static IConfigurationBuilder AddLegacyEnvironmentVariables(this IConfigurationBuilder builder, Func<string, string?>? read = null)

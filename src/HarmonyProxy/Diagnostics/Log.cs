@@ -92,6 +92,14 @@ internal static partial class Log
         Message = "Backend {Backend} did not answer its probe ({Exception})")]
     public static partial void BackendProbeFailed(ILogger logger, string backend, string exception);
 
+    [LoggerMessage(EventId = 24, EventName = "BackendsDiscovered", Level = LogLevel.Information,
+        Message = "Backends of {Url}: {Count} ({Backends})")]
+    public static partial void BackendsDiscovered(ILogger logger, string url, int count, string backends);
+
+    [LoggerMessage(EventId = 25, EventName = "BackendDiscoveryFailed", Level = LogLevel.Warning,
+        Message = "Backends of {Url} could not be resolved ({Detail}); keeping the ones there are")]
+    public static partial void BackendDiscoveryFailed(ILogger logger, string url, string detail);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

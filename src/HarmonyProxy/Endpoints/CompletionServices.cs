@@ -282,7 +282,7 @@ internal sealed class CompletionServices(
         ExtraStops = options.Requests.ExtraStopSequences,
         CleanHistory = options.Requests.CleanHistory,
         DefaultReasoningEffort = string.IsNullOrEmpty(options.Requests.DefaultReasoningEffort) ? null : options.Requests.DefaultReasoningEffort,
-        Affinity = options.Upstream.Backends.Count > 1,
+        Affinity = options.Upstream.SeveralBackends,
     };
 
     private sealed class InFlight(CompletionServices services, IDisposable drainHold) : IDisposable

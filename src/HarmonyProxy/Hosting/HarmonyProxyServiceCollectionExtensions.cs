@@ -22,6 +22,17 @@ internal static class HarmonyProxyServiceCollectionExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BackendPool>();
         builder.Services.AddHostedService<BackendMonitor>();
+        builder.Services.AddHostedService<BackendDiscovery>();
+        if (!string.IsNullOrEmpty(builder.Configuration[$"{HarmonyProxyOptions.SectionName}:Upstream:BackendsDns"]))
+        {
+            // Only YARP's DNS destination resolver is used, not its proxy.
+            var refresh = double.TryParse(builder.Configuration[$"{HarmonyProxyOptions.SectionName}:Upstream:DnsRefreshSeconds"], System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : 30;
+            builder.Services.AddReverseProxy().AddDnsDestinationResolver(o =>
+            {
+                o.RefreshPeriod = TimeSpan.FromSeconds(refresh);
+                o.AddressFamily = System.Net.Sockets.AddressFamily.InterNetwork;
+            });
+        }
         builder.Services.AddSingleton<CompletionServices>();
 
         // Metrics on an injectable registry (the default one unless a test brings its own).

@@ -8,8 +8,8 @@ internal sealed class Backend(Uri apiBase, int index)
     /// <summary><c>host:port</c>: the metric label and the affinity hash's input.</summary>
     public string Name { get; } = apiBase.Authority;
 
-    /// <summary>Its place in the configuration (the first serves llama-server's other routes).</summary>
-    public int Index { get; } = index;
+    /// <summary>Its place among the backends (the first serves llama-server's other routes); discovery may move it.</summary>
+    public int Index { get; set; } = index;
 
     public int InFlight { get; set; }
 

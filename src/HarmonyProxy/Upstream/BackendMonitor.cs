@@ -16,7 +16,7 @@ internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (pool.Backends.Count < 2)
+        if (!options.Value.Upstream.SeveralBackends)
         {
             return;
         }

@@ -37,15 +37,51 @@ internal sealed class BackendPool
         _defaultSlots = upstream.MaxConcurrentRequests;
         _configuredSlots = upstream.SlotsPerBackend;
         _queueLimit = upstream.MaxQueuedRequests;
-        Backends = upstream.BackendUris().Select((uri, index) => new Backend(uri, index)).ToList();
-        foreach (var backend in Backends)
+        _backends = upstream.BackendUris().Select((uri, index) => new Backend(uri, index)).ToList();
+        foreach (var backend in _backends)
         {
             _metrics.BackendSlots.WithLabels(backend.Name).Set(SlotsOf(backend));
             _metrics.BackendInFlight.WithLabels(backend.Name).Set(0);
         }
     }
 
-    public IReadOnlyList<Backend> Backends { get; }
+    private IReadOnlyList<Backend> _backends;
+
+    /// <summary>The backends now (replaced as a whole when discovery finds others; requests on a removed one finish there).</summary>
+    public IReadOnlyList<Backend> Backends => Volatile.Read(ref _backends);
+
+    /// <summary>
+    /// The backends discovery found (a DNS name's addresses): known ones keep their state, new ones
+    /// join, gone ones leave; an empty set is ignored (keep what works rather than nothing).
+    /// </summary>
+    public void SetBackends(IReadOnlyList<Uri> apiBases)
+    {
+        ArgumentNullException.ThrowIfNull(apiBases);
+        if (apiBases.Count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var known = _backends.ToDictionary(b => b.ApiBase.ToString(), StringComparer.OrdinalIgnoreCase);
+            var next = new List<Backend>(apiBases.Count);
+            foreach (var uri in apiBases)
+            {
+                var backend = known.TryGetValue(uri.ToString(), out var existing) ? existing : new Backend(uri, next.Count);
+                backend.Index = next.Count;
+                next.Add(backend);
+            }
+
+            Volatile.Write(ref _backends, next);
+            foreach (var backend in next)
+            {
+                _metrics.BackendSlots.WithLabels(backend.Name).Set(SlotsOf(backend));
+            }
+
+            PlaceWaiters();
+        }
+    }
 
     /// <summary>Raised when a request has to wait for (or is refused) a slot.</summary>
     public event Action? Waiting;
@@ -176,10 +212,11 @@ internal sealed class BackendPool
     private BackendLease? TryPlace(string? affinityKey, IReadOnlyCollection<Backend>? avoid)
     {
         var now = _time.GetTimestamp();
-        var candidates = Backends.Where(b => avoid is null || !avoid.Contains(b)).ToList();
+        var backends = _backends;
+        var candidates = backends.Where(b => avoid is null || !avoid.Contains(b)).ToList();
         if (candidates.Count == 0)
         {
-            candidates = [.. Backends];
+            candidates = [.. backends];
         }
 
         var healthy = candidates.Where(b => b.EjectedUntil <= now).ToList();
@@ -190,7 +227,7 @@ internal sealed class BackendPool
 
         var preferred = affinityKey is null ? null : candidates.MaxBy(b => Score(affinityKey, b));
         // Without a preferred one (or with it full): the least loaded, ties taken in turn.
-        var count = Backends.Count;
+        var count = backends.Count;
         var start = (int)((uint)_turn++ % (uint)count);
         Backend? chosen = preferred is not null && preferred.InFlight < SlotsOf(preferred)
             ? preferred

@@ -40,7 +40,7 @@ internal static class UpstreamResilience
         ArgumentNullException.ThrowIfNull(options);
         // With several backends a failed try goes to another backend (the attempt loop), not
         // again to the one that just failed.
-        if (options.MaxRetries > 0 && options.BackendUris().Count == 1)
+        if (options.MaxRetries > 0 && !options.SeveralBackends)
         {
             pipeline.AddRetry(new HttpRetryStrategyOptions
             {

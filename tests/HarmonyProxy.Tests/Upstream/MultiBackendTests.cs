@@ -167,6 +167,27 @@ public sealed class MultiBackendTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, noneReady.StatusCode);
     }
 
+    [Fact]
+    public async Task BackendsFromADnsName_AreItsAddresses_ResolvedByYarp()
+    {
+        await using var backends = await Backends.StartAsync(1);
+        var port = backends.Simulators[0].BaseAddress.Port;
+        await using var proxy = new HarmonyProxyApplication(new()
+        {
+            ["HarmonyProxy:Upstream:BackendsDns"] = $"http://localhost:{port}/v1",
+            ["Serilog:MinimumLevel:Default"] = "Information",
+        }, realUpstream: backends.Simulators[0].BaseAddress);
+        using var http = proxy.CreateClient();
+
+        var discovered = await proxy.LogEvents.WhenLogged("BackendsDiscovered").WaitAsync(Bound);
+        using var response = await PostAsync(http, session: "dns");
+
+        Assert.Contains($"127.0.0.1:{port}", discovered.RenderMessage(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal($"127.0.0.1:{port}", Assert.Single(proxy.Services.GetRequiredService<BackendPool>().Backends).Name);
+        Assert.Equal(1, await proxy.MetricAsync($"harmony_proxy_backend_requests_total{{backend=\"127.0.0.1:{port}\"}}"));
+    }
+
     /// <summary>A session key that the pool sends to <paramref name="target"/> while every backend is healthy.</summary>
     private static async Task<string> SessionLandingOnAsync(HttpClient http, Backends backends, LlamaServerSimulator target)
     {
