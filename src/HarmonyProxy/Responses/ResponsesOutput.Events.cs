@@ -64,22 +64,28 @@ internal sealed partial class ResponsesOutput
             return;
         }
 
-        StartEvent(type);
+        WriteTextEvent(type, item, "text"u8, text);
+        StartEvent("response.content_part.done"u8);
         WriteItemPosition(item);
         _json.WriteNumber("content_index"u8, 0);
-        _json.WriteString("text"u8, text);
+        _json.WritePropertyName("part"u8);
+        WritePart(item, text);
+        EndEvent();
+    }
+
+    /// <summary>A text event of an item's one content part (a delta or the done text); answer text carries empty log probabilities.</summary>
+    private void WriteTextEvent(ReadOnlySpan<byte> type, ResponseItem item, ReadOnlySpan<byte> field, ReadOnlySpan<char> text)
+    {
+        StartEvent(type);
+        WriteItemPosition(item);
+        _json!.WriteNumber("content_index"u8, 0);
+        _json.WriteString(field, text);
         if (item.Kind == ResponseItemKind.Message)
         {
             _json.WriteStartArray("logprobs"u8);
             _json.WriteEndArray();
         }
 
-        EndEvent();
-        StartEvent("response.content_part.done"u8);
-        WriteItemPosition(item);
-        _json.WriteNumber("content_index"u8, 0);
-        _json.WritePropertyName("part"u8);
-        WritePart(item, text);
         EndEvent();
     }
 

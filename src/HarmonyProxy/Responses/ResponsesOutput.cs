@@ -171,17 +171,7 @@ internal sealed partial class ResponsesOutput : ICompletionBody, IDisposable
             return;
         }
 
-        StartEvent(eventType);
-        WriteItemPosition(item);
-        _json.WriteNumber("content_index"u8, 0);
-        _json.WriteString("delta"u8, text);
-        if (kind == ResponseItemKind.Message)
-        {
-            _json.WriteStartArray("logprobs"u8);
-            _json.WriteEndArray();
-        }
-
-        EndEvent();
+        WriteTextEvent(eventType, item, "delta"u8, text);
     }
 
     /// <summary>The item being written if it is of <paramref name="kind"/>, else a new one (the open one is done first).</summary>
