@@ -133,6 +133,34 @@ public sealed class MultiBackendTests
     }
 
     [Fact]
+    public async Task AnEjectedBackend_ReturnsAsSoonAsItsHealthAnswers()
+    {
+        await using var backends = await Backends.StartAsync(2);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var proxy = backends.Proxy(new() { ["HarmonyProxy:Upstream:BackendProbeSeconds"] = "3600" }, time: time);
+        using var http = proxy.CreateClient();
+        var session = await SessionLandingOnAsync(http, backends, backends.Simulators[0]);
+        var preferred = backends.Simulators[0];
+        preferred.Options = preferred.Options with { Ready = false };
+        using var movedAway = await PostAsync(http, session);
+        var pool = proxy.Services.GetRequiredService<BackendPool>();
+        var monitor = proxy.Services.GetServices<IHostedService>().OfType<BackendMonitor>().Single();
+        var ejected = pool.Backends.Single(b => b.Name == preferred.BaseAddress.Authority);
+
+        await monitor.ProbeAsync(ejected, readProps: false, CancellationToken.None);
+        var stillEjected = ejected.EjectedUntil > 0;
+        preferred.Options = preferred.Options with { Ready = true };
+        await monitor.ProbeAsync(ejected, readProps: false, CancellationToken.None);
+        var before = preferred.ChatRequestCount;
+        using var back = await PostAsync(http, session);
+
+        Assert.True(stillEjected);
+        Assert.Equal(0, ejected.EjectedUntil);
+        Assert.Equal(before + 1, preferred.ChatRequestCount);
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+    }
+
+    [Fact]
     public async Task SlotCaps_AreReadFromEachBackendsProps()
     {
         await using var backends = await Backends.StartAsync(2, totalSlots: [3, 5]);
