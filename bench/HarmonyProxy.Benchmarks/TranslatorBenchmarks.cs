@@ -66,6 +66,28 @@ public class TranslatorBenchmarks
         return _output.WrittenCount;
     }
 
+    [Benchmark(Description = "1,000 upstream events, with the service's reasoning capture and loop guard")]
+    public int TranslateTurnAsServed()
+    {
+        _output.ResetWrittenCount();
+        using var writer = new SseChunkWriter(_output);
+        var translator = new CompletionTranslator(writer, OutputOptions.Default, passUsage: false)
+        {
+            // What CompletionRun gives every translator with the default settings.
+            ReasoningCapture = new StringBuilder(),
+            LoopDetector = new ReasoningLoopDetector(64, 8, 16 * 1024),
+        };
+        foreach (var data in _events)
+        {
+            if (translator.ProcessEvent(data) == UpstreamEventKind.Done)
+            {
+                translator.Complete();
+            }
+        }
+
+        return _output.WrittenCount;
+    }
+
     [Benchmark(Description = "1,000 SSE events, read and translated")]
     public async Task<int> ReadAndTranslateTurn()
     {
