@@ -16,7 +16,7 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
 dotnet run -c Release --no-build --project tools/LlamaServerSim -- \
-  --urls "http://127.0.0.1:${SIM_PORT}" --flavour "$FLAVOUR" --tokens-per-second 20 &
+  --urls "http://127.0.0.1:${SIM_PORT}" --flavour "$FLAVOUR" --tokens-per-second 20 --context-size 131072 &
 pids+=($!)
 
 UPSTREAM_BASE_URL="http://127.0.0.1:${SIM_PORT}/v1" ASPNETCORE_URLS="http://127.0.0.1:${PROXY_PORT}" \
@@ -35,6 +35,11 @@ Stream a reply (reasoning arrives as reasoning_content, the answer as content):
 
   curl -N http://127.0.0.1:${PROXY_PORT}/v1/chat/completions -H 'Content-Type: application/json' \\
     -d '{"model":"gpt-oss-20b","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'
+
+The Responses API (what Codex speaks) streams reasoning and answer as items and events:
+
+  curl -N http://127.0.0.1:${PROXY_PORT}/v1/responses -H 'Content-Type: application/json' \\
+    -d '{"model":"gpt-oss-20b","stream":true,"input":"Hello!"}'
 
 Try FLAVOUR=stripped or FLAVOUR=parsed, or add a "tools" array to see native tool_calls. Ctrl+C to stop.
 MSG
