@@ -38,7 +38,7 @@ internal sealed partial class CompletionRun
             }
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
             {
-                var end = Classify(exception, watchdog);
+                var end = Classify(exception, watchdog, afterHeaders: false, outputStarted: false);
                 if (exception is TimeoutRejectedException)
                 {
                     metrics.WatchdogTerminations.WithLabels("first_byte").Inc();
@@ -70,6 +70,12 @@ internal sealed partial class CompletionRun
                     Backends.Succeeded();
                     watchdog.OnUpstreamActivity();
                     (var end, var broken) = await RelayAsync(response, translator(), watchdog, afterEvent);
+                    if (end == AttemptEnd.Completed)
+                    {
+                        // An earlier attempt's failure is not how this request ended.
+                        _ending = null;
+                    }
+
                     if (end != AttemptEnd.Broken)
                     {
                         EndRecovery(succeeded: end == AttemptEnd.Completed);
@@ -80,6 +86,7 @@ internal sealed partial class CompletionRun
                 }
                 else
                 {
+                    _ending = new CompletionEnding(null, (int)response.StatusCode, WatchdogKind.None, ClientGone: false, AfterHeaders: false, OutputStarted: false);
                     failure = await UpstreamFailure.FromResponseAsync(response, watchdog.Token);
                 }
 

@@ -25,6 +25,7 @@ internal sealed partial class CompletionRun
                 var completion = await events.ReadToEndAsync(cancellation);
                 if (translator.ProcessEvent(completion.Span) == UpstreamEventKind.Error)
                 {
+                    StreamBroke(translator);
                     return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
                 }
 
@@ -66,6 +67,7 @@ internal sealed partial class CompletionRun
                 if (kind == UpstreamEventKind.Error)
                 {
                     await afterEvent();
+                    StreamBroke(translator);
                     return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
                 }
 
@@ -74,7 +76,7 @@ internal sealed partial class CompletionRun
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException)
         {
-            var end = Classify(exception, watchdog);
+            var end = Classify(exception, watchdog, afterHeaders: true, translator.OutputStarted);
             return end == AttemptEnd.Broken
                 ? (end, new UpstreamFailure(502, "The connection to the upstream llama-server broke" + Detail(exception), OpenAiError.Upstream, "upstream_connection_lost"))
                 : (end, null);
@@ -88,11 +90,18 @@ internal sealed partial class CompletionRun
             return (AttemptEnd.Completed, null);
         }
 
+        StreamBroke(translator);
         return (AttemptEnd.Broken, new UpstreamFailure(502, "The upstream llama-server closed the stream before finishing.", OpenAiError.Upstream, "upstream_stream_ended"));
     }
 
-    private AttemptEnd Classify(Exception exception, StreamWatchdog watchdog)
+    /// <summary>llama-server's stream broke without an exception (an error event, an early end).</summary>
+    private void StreamBroke(CompletionTranslator translator) =>
+        _ending = new CompletionEnding(null, null, WatchdogKind.None, ClientGone: false, AfterHeaders: true, translator.OutputStarted);
+
+    /// <summary>How an attempt that threw ended; the facts are recorded for the request's outcome.</summary>
+    private AttemptEnd Classify(Exception exception, StreamWatchdog watchdog, bool afterHeaders, bool outputStarted)
     {
+        _ending = new CompletionEnding(exception, null, watchdog.Fired, context.RequestAborted.IsCancellationRequested, afterHeaders, outputStarted);
         if (context.RequestAborted.IsCancellationRequested)
         {
             return AttemptEnd.ClientGone;
@@ -101,7 +110,6 @@ internal sealed partial class CompletionRun
         if (exception is OperationCanceledException && watchdog.Fired != WatchdogKind.None)
         {
             Watchdog = watchdog.Fired;
-            Outcome = "watchdog";
             metrics.WatchdogTerminations.WithLabels(WatchdogName(Watchdog)).Inc();
             if (Watchdog == WatchdogKind.ReasoningLoop)
             {

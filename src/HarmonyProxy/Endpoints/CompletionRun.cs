@@ -41,6 +41,9 @@ internal sealed partial class CompletionRun(
     private bool _historyRepairTried;
     private string? _pendingRecovery;
 
+    /// <summary>What the last failure looked like (null while nothing failed, and again once an attempt completes).</summary>
+    private CompletionEnding? _ending;
+
     private enum AttemptEnd
     {
         Completed,
@@ -49,7 +52,8 @@ internal sealed partial class CompletionRun(
         ClientGone,
     }
 
-    public string Outcome { get; private set; } = "ok";
+    /// <summary>How the request ended, classified once from what was recorded where it happened.</summary>
+    public CompletionOutcome Outcome => _ending is { } ending ? CompletionOutcomes.Classify(ending) : CompletionOutcome.Ok;
 
     /// <summary>Requests llama-server received for this client request: every try of every layer, recoveries included.</summary>
     public int Attempts => _budget.Sent;
@@ -135,7 +139,6 @@ internal sealed partial class CompletionRun(
             }
 
             Log.UpstreamStreamBroken(logger, context.TraceIdentifier, failure?.Code ?? translator.UpstreamError?.Code ?? "upstream_error");
-            Outcome = "upstream_error";
         }
 
         Record(translator);
@@ -145,7 +148,7 @@ internal sealed partial class CompletionRun(
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException)
         {
-            Outcome = "client_cancelled";
+            ClientWentAway();
         }
     }
 
@@ -192,7 +195,7 @@ internal sealed partial class CompletionRun(
         switch (end)
         {
             case AttemptEnd.ClientGone:
-                Outcome = "client_cancelled";
+                ClientWentAway();
                 Log.ClientDisconnected(logger, context.TraceIdentifier);
                 return true;
             case AttemptEnd.Watchdog when nothingSent && Watchdog == WatchdogKind.Shutdown:
@@ -211,14 +214,15 @@ internal sealed partial class CompletionRun(
 
     private async Task FailBeforeOutputAsync(UpstreamFailure failure)
     {
-        if (Outcome == "ok")
-        {
-            Outcome = "upstream_error";
-        }
+        // Every failure records its ending where it happens; this is the fallback for one that did not.
+        _ending ??= new CompletionEnding(null, null, WatchdogKind.None, ClientGone: false, AfterHeaders: true, OutputStarted: false);
 
         Log.UpstreamFailed(logger, context.TraceIdentifier, failure.Status, failure.Code);
         await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
     }
+
+    private void ClientWentAway() =>
+        _ending = new CompletionEnding(null, null, WatchdogKind.None, ClientGone: true, AfterHeaders: false, OutputStarted: false);
 
     private CompletionTranslator NewTranslator(ICompletionSink sink, bool passUsage) =>
         new(sink, output, passUsage, options.Parser.MaxHeaderChars)

@@ -53,7 +53,7 @@ internal sealed class CompletionServices(
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(problem);
-        CountRequest(endpoint, stream, "client_error", started);
+        CountRequest(endpoint, stream, CompletionOutcome.ClientError, started);
         Log.RequestRejected(Logger, context.TraceIdentifier, problem.Status, problem.Code);
         await ErrorResults.WriteAsync(context, problem.Status, problem.Message, OpenAiError.InvalidRequest, problem.Code, problem.Param);
     }
@@ -127,7 +127,7 @@ internal sealed class CompletionServices(
         using var lease = await pool.AcquireAsync(affinity, avoid: null, context.RequestAborted);
         if (lease is null)
         {
-            CountRequest(endpoint, Stream(prepared), "rejected", started);
+            CountRequest(endpoint, Stream(prepared), CompletionOutcome.Rejected, started);
             Log.RequestRejected(Logger, requestId, 429, "queue full");
             await ErrorResults.WriteAsync(context, 429, "Too many requests are waiting for the upstream llama-server; retry shortly.", "rate_limit_error", "queue_full", retryAfter: TimeSpan.FromSeconds(1));
             return null;
@@ -149,7 +149,7 @@ internal sealed class CompletionServices(
 
         // Step 10: metrics, the summary line, telemetry, once per request
         Record(run, endpoint, Stream(prepared), started);
-        context.Features.Set(new CompletionSummaryFeature(run.Outcome, run.Attempts, run.Recovery));
+        context.Features.Set(new CompletionSummaryFeature(run.Outcome.Name(), run.Attempts, run.Recovery));
         RecordTelemetry(context, run, prepared);
         if (run.Result is { Completed: true } completed)
         {
@@ -159,7 +159,7 @@ internal sealed class CompletionServices(
         if (Logger.IsEnabled(LogLevel.Information))
         {
             var result = run.Result;
-            Log.CompletionFinished(Logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome, run.Attempts, run.Recovery,
+            Log.CompletionFinished(Logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome.Name(), run.Attempts, run.Recovery,
                 run.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000) : null, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds),
                 result?.ContentChunks ?? 0, result?.ReasoningChunks ?? 0, result?.ToolCallCount ?? 0, result?.FallbackUsed ?? false,
                 result?.FinishReason, (result?.ParseFlags ?? HarmonyParseFlags.None).ToString());
@@ -244,7 +244,7 @@ internal sealed class CompletionServices(
         span.SetTag("gen_ai.operation.name", "chat");
         span.SetTag("gen_ai.request.model", prepared.Model);
         span.SetTag("harmony_proxy.request_id", context.TraceIdentifier);
-        span.SetTag("harmony_proxy.outcome", run.Outcome);
+        span.SetTag("harmony_proxy.outcome", run.Outcome.Name());
         span.SetTag("harmony_proxy.upstream_attempts", run.Attempts);
         if (run.Recovery is not null)
         {
@@ -268,9 +268,9 @@ internal sealed class CompletionServices(
         }
     }
 
-    private void CountRequest(string endpoint, string stream, string outcome, long started)
+    private void CountRequest(string endpoint, string stream, CompletionOutcome outcome, long started)
     {
-        Metrics.Requests.WithLabels(endpoint, stream, outcome).Inc();
+        Metrics.Requests.WithLabels(endpoint, stream, outcome.MetricLabel()).Inc();
         Metrics.RequestDuration.WithLabels(endpoint, stream).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
