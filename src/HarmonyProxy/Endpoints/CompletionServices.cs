@@ -148,67 +148,93 @@ internal sealed class CompletionServices(
         }
 
         // Step 10: metrics, the summary line, telemetry, once per request
-        Record(run, endpoint, Stream(prepared), started);
-        context.Features.Set(new CompletionSummaryFeature(run.Outcome.Name(), run.Attempts, run.Recovery));
-        RecordTelemetry(context, run, prepared);
         if (run.Result is { Completed: true } completed)
         {
             setupReport.ObserveFirstResponse(completed.UpstreamFlavour);
         }
 
-        if (Logger.IsEnabled(LogLevel.Information))
-        {
-            var result = run.Result;
-            Log.CompletionFinished(Logger, requestId, prepared.Model, prepared.ClientStreams, context.Response.StatusCode, run.Outcome.Name(), run.Attempts, run.Recovery,
-                run.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000) : null, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds),
-                result?.ContentChunks ?? 0, result?.ReasoningChunks ?? 0, result?.ToolCallCount ?? 0, result?.FallbackUsed ?? false,
-                result?.FinishReason, (result?.ParseFlags ?? HarmonyParseFlags.None).ToString());
-        }
-
+        Report(context, Summarize(context, endpoint, prepared, run, started));
         return run;
     }
 
-    /// <summary>Every per-request metric, once, after the response ended (never in the token loop).</summary>
-    private void Record(CompletionRun run, string endpoint, string stream, long started)
+    /// <summary>The request's one summary, from the run and what the translator counted.</summary>
+    private static CompletionSummary Summarize(HttpContext context, string endpoint, PreparedRequest prepared, CompletionRun run, long started)
     {
-        CountRequest(endpoint, stream, run.Outcome, started);
+        var result = run.Result;
+        return new CompletionSummary
+        {
+            RequestId = context.TraceIdentifier,
+            Endpoint = endpoint,
+            Model = prepared.Model,
+            Stream = prepared.ClientStreams,
+            Status = context.Response.StatusCode,
+            Outcome = run.Outcome,
+            Attempts = run.Attempts,
+            Recovery = run.Recovery,
+            TimeToFirstToken = run.TimeToFirstToken,
+            DurationSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds,
+            ContentChunks = result?.ContentChunks ?? 0,
+            ReasoningChunks = result?.ReasoningChunks ?? 0,
+            ToolCalls = result?.ToolCallCount ?? 0,
+            DroppedToolCalls = result?.DroppedToolCalls ?? 0,
+            FallbackUsed = result?.FallbackUsed ?? false,
+            FinishReason = result?.FinishReason,
+            ParseFlags = result?.ParseFlags ?? HarmonyParseFlags.None,
+            Tokens = result is not null && UsageTokens.TryRead(result.Usage.Span, out var prompt, out var completion) ? (prompt, completion) : null,
+        };
+    }
+
+    /// <summary>The one place a summary becomes metrics, the summary line, the request feature and trace attributes.</summary>
+    private void Report(HttpContext context, CompletionSummary summary)
+    {
+        Record(summary);
+        context.Features.Set(new CompletionSummaryFeature(summary.Outcome.Name(), summary.Attempts, summary.Recovery));
+        RecordTelemetry(context, summary);
+        if (Logger.IsEnabled(LogLevel.Information))
+        {
+            Log.CompletionFinished(Logger, summary.RequestId, summary.Model, summary.Stream, summary.Status, summary.Outcome.Name(), summary.Attempts, summary.Recovery,
+                summary.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000) : null, Math.Round(summary.DurationSeconds * 1000),
+                summary.ContentChunks, summary.ReasoningChunks, summary.ToolCalls, summary.FallbackUsed, summary.FinishReason, summary.ParseFlags.ToString());
+        }
+    }
+
+    /// <summary>Every per-request metric, once, after the response ended (never in the token loop).</summary>
+    private void Record(CompletionSummary summary)
+    {
         var metrics = Metrics;
-        if (run.TimeToFirstToken is { } ttft)
+        metrics.Requests.WithLabels(summary.Endpoint, summary.StreamLabel, summary.Outcome.MetricLabel()).Inc();
+        metrics.RequestDuration.WithLabels(summary.Endpoint, summary.StreamLabel).Observe(summary.DurationSeconds);
+        if (summary.TimeToFirstToken is { } ttft)
         {
-            metrics.TimeToFirstToken.WithLabels(stream).Observe(ttft);
+            metrics.TimeToFirstToken.WithLabels(summary.StreamLabel).Observe(ttft);
         }
 
-        if (run.Result is not { } result)
-        {
-            return;
-        }
-
-        metrics.ParserEvents.WithLabels("final_chunk").Inc(result.ContentChunks);
-        metrics.ParserEvents.WithLabels("reasoning_chunk").Inc(result.ReasoningChunks);
-        metrics.ParserEvents.WithLabels("tool_call").Inc(result.ToolCallCount);
-        metrics.ToolCalls.Inc(result.ToolCallCount - result.DroppedToolCalls);
-        metrics.ToolCallsDropped.Inc(result.DroppedToolCalls);
-        if (result.FallbackUsed)
+        metrics.ParserEvents.WithLabels("final_chunk").Inc(summary.ContentChunks);
+        metrics.ParserEvents.WithLabels("reasoning_chunk").Inc(summary.ReasoningChunks);
+        metrics.ParserEvents.WithLabels("tool_call").Inc(summary.ToolCalls);
+        metrics.ToolCalls.Inc(summary.ToolCalls - summary.DroppedToolCalls);
+        metrics.ToolCallsDropped.Inc(summary.DroppedToolCalls);
+        if (summary.FallbackUsed)
         {
             metrics.ParserEvents.WithLabels("fallback").Inc();
         }
 
-        if (result.ParseFlags.HasFlag(HarmonyParseFlags.Recovered))
+        if (summary.ParseFlags.HasFlag(HarmonyParseFlags.Recovered))
         {
             metrics.ParserEvents.WithLabels("malformed").Inc();
         }
 
-        if (result.ParseFlags.HasFlag(HarmonyParseFlags.StrippedForm))
+        if (summary.ParseFlags.HasFlag(HarmonyParseFlags.StrippedForm))
         {
             metrics.ParserEvents.WithLabels("stripped_form").Inc();
         }
 
-        if (result.ParseFlags.HasFlag(HarmonyParseFlags.TagsSeen))
+        if (summary.ParseFlags.HasFlag(HarmonyParseFlags.TagsSeen))
         {
             metrics.ParserEvents.WithLabels("leaked_tags_cleaned").Inc();
         }
 
-        if (UsageTokens.TryRead(result.Usage.Span, out var prompt, out var completion))
+        if (summary.Tokens is var (prompt, completion))
         {
             metrics.Tokens.WithLabels("prompt").Inc(prompt);
             metrics.Tokens.WithLabels("completion").Inc(completion);
@@ -216,21 +242,19 @@ internal sealed class CompletionServices(
     }
 
     /// <summary>GenAI attributes on the request's span and the GenAI histograms, when OpenTelemetry listens.</summary>
-    private static void RecordTelemetry(HttpContext context, CompletionRun run, PreparedRequest prepared)
+    private static void RecordTelemetry(HttpContext context, CompletionSummary summary)
     {
         if (!ProxyTelemetry.Tracing)
         {
             return;
         }
 
-        long input = 0, output = 0;
-        var hasUsage = run.Result is { } result && UsageTokens.TryRead(result.Usage.Span, out input, out output);
-        if (run.TimeToFirstToken is { } ttft)
+        if (summary.TimeToFirstToken is { } ttft)
         {
             ProxyTelemetry.TimeToFirstToken.Record(ttft, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
         }
 
-        if (hasUsage)
+        if (summary.Tokens is var (input, output))
         {
             ProxyTelemetry.TokenUsage.Record(input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
             ProxyTelemetry.TokenUsage.Record(output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
@@ -242,27 +266,27 @@ internal sealed class CompletionServices(
         }
 
         span.SetTag("gen_ai.operation.name", "chat");
-        span.SetTag("gen_ai.request.model", prepared.Model);
-        span.SetTag("harmony_proxy.request_id", context.TraceIdentifier);
-        span.SetTag("harmony_proxy.outcome", run.Outcome.Name());
-        span.SetTag("harmony_proxy.upstream_attempts", run.Attempts);
-        if (run.Recovery is not null)
+        span.SetTag("gen_ai.request.model", summary.Model);
+        span.SetTag("harmony_proxy.request_id", summary.RequestId);
+        span.SetTag("harmony_proxy.outcome", summary.Outcome.Name());
+        span.SetTag("harmony_proxy.upstream_attempts", summary.Attempts);
+        if (summary.Recovery is not null)
         {
-            span.SetTag("harmony_proxy.recovery", run.Recovery);
+            span.SetTag("harmony_proxy.recovery", summary.Recovery);
         }
 
-        if (run.Result?.FinishReason is { } finish)
+        if (summary.FinishReason is { } finish)
         {
             span.SetTag("gen_ai.response.finish_reasons", new[] { finish });
         }
 
-        if (hasUsage)
+        if (summary.Tokens is var (inputTokens, outputTokens))
         {
-            span.SetTag("gen_ai.usage.input_tokens", input);
-            span.SetTag("gen_ai.usage.output_tokens", output);
+            span.SetTag("gen_ai.usage.input_tokens", inputTokens);
+            span.SetTag("gen_ai.usage.output_tokens", outputTokens);
         }
 
-        if (run.TimeToFirstToken is { } firstToken)
+        if (summary.TimeToFirstToken is { } firstToken)
         {
             span.SetTag("gen_ai.server.time_to_first_token", firstToken);
         }
