@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -18,15 +18,15 @@ internal static class ConversationAffinity
     public static string? KeyOf(JsonObject request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request["prompt_cache_key"] is JsonValue key && key.GetValueKind() == JsonValueKind.String && key.GetValue<string>().Length > 0)
+        if (JsonProperties.String(request["prompt_cache_key"]) is { Length: > 0 } key)
         {
-            return "key:" + key.GetValue<string>();
+            return "key:" + key;
         }
 
         var prefix = new StringBuilder();
         foreach (var message in (request["messages"] as JsonArray ?? []).OfType<JsonObject>())
         {
-            var role = message["role"]?.GetValue<string>();
+            var role = JsonProperties.String(message["role"]);
             if (role is "system" or "developer" or "user")
             {
                 prefix.Append(role).Append(':').Append(message["content"]?.ToJsonString()).Append('\n');

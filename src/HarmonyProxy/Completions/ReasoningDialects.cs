@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -24,13 +24,13 @@ internal static class ReasoningDialects
         var moved = 0;
         foreach (var message in messages.OfType<JsonObject>())
         {
-            if (message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String || role.GetValue<string>() != "assistant")
+            if (JsonProperties.String(message["role"]) != "assistant")
             {
                 continue;
             }
 
-            var reasoning = Text(message[ReasoningRetention.Field]);
-            var alias = Text(message["reasoning"]) ?? Text(message["thinking"]) ?? DetailsText(message["reasoning_details"]);
+            var reasoning = JsonProperties.String(message[ReasoningRetention.Field]);
+            var alias = JsonProperties.String(message["reasoning"]) ?? JsonProperties.String(message["thinking"]) ?? DetailsText(message["reasoning_details"]);
             var think = TakeThinkBlock(message);
             RemoveAliases(message);
             if (!string.IsNullOrEmpty(reasoning))
@@ -78,10 +78,10 @@ internal static class ReasoningDialects
         var text = new StringBuilder();
         foreach (var entry in entries.OfType<JsonObject>())
         {
-            var piece = Text(entry["type"]) switch
+            var piece = JsonProperties.String(entry["type"]) switch
             {
-                "reasoning.text" => Text(entry["text"]),
-                "reasoning.summary" => Text(entry["summary"]),
+                "reasoning.text" => JsonProperties.String(entry["text"]),
+                "reasoning.summary" => JsonProperties.String(entry["summary"]),
                 _ => null,
             };
             if (!string.IsNullOrEmpty(piece))
@@ -96,7 +96,7 @@ internal static class ReasoningDialects
     /// <summary>Removes a leading <c>&lt;think&gt;…&lt;/think&gt;</c> block from a string content and returns what it held.</summary>
     private static string? TakeThinkBlock(JsonObject message)
     {
-        if (Text(message["content"]) is not { } content)
+        if (JsonProperties.String(message["content"]) is not { } content)
         {
             return null;
         }
@@ -117,7 +117,4 @@ internal static class ReasoningDialects
         message["content"] = start[(close + ThinkClose.Length)..].TrimStart().ToString();
         return inner;
     }
-
-    private static string? Text(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 }

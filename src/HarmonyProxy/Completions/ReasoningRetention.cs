@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -30,7 +30,7 @@ internal static class ReasoningRetention
             }
 
             var message = (JsonObject)messages[i]!;
-            var reasoning = Text(message[Field]);
+            var reasoning = JsonProperties.String(message[Field]);
             if (string.IsNullOrEmpty(reasoning) || i < lastFinal || !HasToolCalls(message))
             {
                 dropped += string.IsNullOrEmpty(reasoning) ? 0 : 1;
@@ -39,7 +39,7 @@ internal static class ReasoningRetention
             }
 
             kept++;
-            if (Text(message["content"]) is { Length: > 0 } content)
+            if (JsonProperties.String(message["content"]) is { Length: > 0 } content)
             {
                 message[Field] = reasoning + "\n\n" + content;
                 message["content"] = null;
@@ -69,10 +69,7 @@ internal static class ReasoningRetention
     public static bool IsToolCallTurn(JsonNode? node) => IsAssistant(node) && HasToolCalls((JsonObject)node!);
 
     private static bool IsAssistant(JsonNode? node) =>
-        node is JsonObject message && message["role"] is JsonValue role && role.GetValueKind() == JsonValueKind.String && role.GetValue<string>() == "assistant";
+        node is JsonObject message && JsonProperties.String(message["role"]) == "assistant";
 
     private static bool HasToolCalls(JsonObject message) => message["tool_calls"] is JsonArray { Count: > 0 };
-
-    private static string? Text(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 }

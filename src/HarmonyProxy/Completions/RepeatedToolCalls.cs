@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -18,12 +19,11 @@ internal static class RepeatedToolCalls
         var run = 0;
         for (var i = messages.Count - 1; i >= 0; i--)
         {
-            if (messages[i] is not JsonObject message || message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String)
+            if (messages[i] is not JsonObject message || JsonProperties.String(message["role"]) is not { } name)
             {
                 continue;
             }
 
-            var name = role.GetValue<string>();
             if (name == "tool")
             {
                 continue;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -55,6 +56,5 @@ internal sealed record ToolPolicy(bool AnyName, IReadOnlySet<string> Names, bool
         return new ToolPolicy(false, names, parallel);
     }
 
-    private static string? StringAt(JsonNode? node, string property) =>
-        node is JsonObject obj && obj[property] is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
+    private static string? StringAt(JsonNode? node, string property) => JsonProperties.String((node as JsonObject)?[property]);
 }

@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
-using HarmonyProxy.Harmony;
-using HarmonyProxy.OpenAi;
-using HarmonyProxy.Upstream;
-using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Endpoints;
 

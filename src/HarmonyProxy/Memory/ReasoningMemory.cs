@@ -1,9 +1,9 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Memory;
@@ -36,8 +36,7 @@ internal sealed class ReasoningMemory(IConversationStore store, IOptionsMonitor<
             }
 
             var message = messages[i]!.AsObject();
-            var id = message["tool_calls"]!.AsArray().OfType<JsonObject>().Select(call => call["id"]).OfType<JsonValue>()
-                .Where(value => value.GetValueKind() == JsonValueKind.String).Select(value => value.GetValue<string>()).FirstOrDefault();
+            var id = message["tool_calls"]!.AsArray().OfType<JsonObject>().Select(call => JsonProperties.String(call["id"])).FirstOrDefault(id => id is not null);
             if (id is null)
             {
                 continue;

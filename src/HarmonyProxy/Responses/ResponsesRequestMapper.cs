@@ -56,7 +56,7 @@ internal static class ResponsesRequestMapper
         }
 
         var messages = new JsonArray();
-        if (ResponsesTools.StringOf(request["instructions"]) is { Length: > 0 } instructions)
+        if (JsonProperties.String(request["instructions"]) is { Length: > 0 } instructions)
         {
             messages.Add(new JsonObject { ["role"] = "system", ["content"] = instructions });
         }
@@ -104,8 +104,8 @@ internal static class ResponsesRequestMapper
             tools,
             Stream: stream,
             Store: request["store"] is not JsonValue store || store.GetValueKind() != JsonValueKind.False,
-            IncludeEncryptedReasoning: include?.Any(entry => ResponsesTools.StringOf(entry) == "reasoning.encrypted_content") == true,
-            PreviousResponseId: ResponsesTools.StringOf(request["previous_response_id"]),
+            IncludeEncryptedReasoning: include?.Any(entry => JsonProperties.String(entry) == "reasoning.encrypted_content") == true,
+            PreviousResponseId: JsonProperties.String(request["previous_response_id"]),
             Conversation: conversation,
             Echo: Echo(request),
             OmittedItems: history.Omitted,
@@ -195,7 +195,7 @@ internal static class ResponsesRequestMapper
 
         if (request["text"] is JsonObject text && text["format"] is JsonObject format)
         {
-            switch (ResponsesTools.StringOf(format["type"]))
+            switch (JsonProperties.String(format["type"]))
             {
                 case "json_schema":
                     var schema = new JsonObject { ["name"] = format["name"]?.DeepClone() ?? "response", ["schema"] = format["schema"]?.DeepClone() };
@@ -221,7 +221,7 @@ internal static class ResponsesRequestMapper
     /// <summary>Responses' <c>tool_choice</c> in chat terms; hosted-tool choices and <c>allowed_tools</c> keep their mode.</summary>
     private static JsonNode ChatToolChoice(JsonNode? choice)
     {
-        if (choice is JsonValue mode && ResponsesTools.StringOf(mode) is { } text)
+        if (choice is JsonValue mode && JsonProperties.String(mode) is { } text)
         {
             return text;
         }
@@ -231,14 +231,14 @@ internal static class ResponsesRequestMapper
             return "auto";
         }
 
-        return ResponsesTools.StringOf(forced["type"]) switch
+        return JsonProperties.String(forced["type"]) switch
         {
-            "function" or "custom" when ResponsesTools.StringOf(forced["name"]) is { } name => new JsonObject
+            "function" or "custom" when JsonProperties.String(forced["name"]) is { } name => new JsonObject
             {
                 ["type"] = "function",
-                ["function"] = new JsonObject { ["name"] = ResponsesTools.ChatName(name, ResponsesTools.StringOf(forced["namespace"])) },
+                ["function"] = new JsonObject { ["name"] = ResponsesTools.ChatName(name, JsonProperties.String(forced["namespace"])) },
             },
-            "allowed_tools" => ResponsesTools.StringOf(forced["mode"]) == "required" ? "required" : "auto",
+            "allowed_tools" => JsonProperties.String(forced["mode"]) == "required" ? "required" : "auto",
             _ => "auto",
         };
     }
@@ -285,7 +285,7 @@ internal static class ResponsesRequestMapper
         public bool Add(JsonObject item, out string? problem)
         {
             problem = null;
-            var type = ResponsesTools.StringOf(item["type"]) ?? (item.ContainsKey("role") ? "message" : null);
+            var type = JsonProperties.String(item["type"]) ?? (item.ContainsKey("role") ? "message" : null);
             switch (type)
             {
                 case "message":
@@ -301,7 +301,7 @@ internal static class ResponsesRequestMapper
                 case "function_call" or "custom_tool_call":
                     return AddCall(item, custom: type == "custom_tool_call", out problem);
                 case "function_call_output" or "custom_tool_call_output":
-                    if (ResponsesTools.StringOf(item["call_id"]) is not { } callId)
+                    if (JsonProperties.String(item["call_id"]) is not { } callId)
                     {
                         problem = $"A '{type}' item needs a string 'call_id'.";
                         return false;
@@ -343,7 +343,7 @@ internal static class ResponsesRequestMapper
         private bool AddMessage(JsonObject item, out string? problem)
         {
             problem = null;
-            var role = ResponsesTools.StringOf(item["role"]);
+            var role = JsonProperties.String(item["role"]);
             if (role is not ("user" or "system" or "developer" or "assistant"))
             {
                 problem = "A message item needs 'role' user, system, developer or assistant.";
@@ -371,15 +371,15 @@ internal static class ResponsesRequestMapper
 
             _assistant ??= new JsonObject { ["role"] = "assistant" };
             var text = PlainText(content);
-            _assistant["content"] = ResponsesTools.StringOf(_assistant["content"]) is { } earlier ? earlier + text : text;
+            _assistant["content"] = JsonProperties.String(_assistant["content"]) is { } earlier ? earlier + text : text;
             return true;
         }
 
         private bool AddCall(JsonObject item, bool custom, out string? problem)
         {
             problem = null;
-            var callId = ResponsesTools.StringOf(item["call_id"]);
-            var name = ResponsesTools.StringOf(item["name"]);
+            var callId = JsonProperties.String(item["call_id"]);
+            var name = JsonProperties.String(item["name"]);
             if (callId is null || name is null)
             {
                 problem = $"A '{(custom ? "custom_tool_call" : "function_call")}' item needs string 'call_id' and 'name'.";
@@ -387,8 +387,8 @@ internal static class ResponsesRequestMapper
             }
 
             var arguments = custom
-                ? new JsonObject { [ResponsesTools.CustomInputParameter] = ResponsesTools.StringOf(item["input"]) ?? string.Empty }.ToJsonString(OpenAiJson.SerializerOptions)
-                : ResponsesTools.StringOf(item["arguments"]) ?? "{}";
+                ? new JsonObject { [ResponsesTools.CustomInputParameter] = JsonProperties.String(item["input"]) ?? string.Empty }.ToJsonString(OpenAiJson.SerializerOptions)
+                : JsonProperties.String(item["arguments"]) ?? "{}";
             _assistant ??= new JsonObject { ["role"] = "assistant" };
             if (_assistant["tool_calls"] is not JsonArray calls)
             {
@@ -402,7 +402,7 @@ internal static class ResponsesRequestMapper
                 ["type"] = "function",
                 ["function"] = new JsonObject
                 {
-                    ["name"] = ResponsesTools.ChatName(name, ResponsesTools.StringOf(item["namespace"])),
+                    ["name"] = ResponsesTools.ChatName(name, JsonProperties.String(item["namespace"])),
                     ["arguments"] = arguments,
                 },
             });
@@ -413,7 +413,7 @@ internal static class ResponsesRequestMapper
         private void AppendReasoning(JsonObject item)
         {
             string? text = null;
-            if (ResponsesTools.StringOf(item["encrypted_content"]) is { Length: > 0 } sealedText)
+            if (JsonProperties.String(item["encrypted_content"]) is { Length: > 0 } sealedText)
             {
                 text = unseal(sealedText);
                 if (text is null)
@@ -439,7 +439,7 @@ internal static class ResponsesRequestMapper
         /// <summary>A user-side message's content: text parts joined into one string; with images, chat content parts.</summary>
         private static JsonNode? ChatContent(JsonNode? content)
         {
-            if (content is not JsonArray parts || !parts.OfType<JsonObject>().Any(part => ResponsesTools.StringOf(part["type"]) == "input_image"))
+            if (content is not JsonArray parts || !parts.OfType<JsonObject>().Any(part => JsonProperties.String(part["type"]) == "input_image"))
             {
                 return PlainText(content);
             }
@@ -447,7 +447,7 @@ internal static class ResponsesRequestMapper
             var chatParts = new JsonArray();
             foreach (var part in parts.OfType<JsonObject>())
             {
-                if (ResponsesTools.StringOf(part["type"]) == "input_image" && ResponsesTools.StringOf(part["image_url"]) is { } url)
+                if (JsonProperties.String(part["type"]) == "input_image" && JsonProperties.String(part["image_url"]) is { } url)
                 {
                     chatParts.Add(new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = url } });
                 }
@@ -463,7 +463,7 @@ internal static class ResponsesRequestMapper
         /// <summary>The text of a string or of content parts (input_text, output_text, reasoning_text, summary_text, refusal), joined.</summary>
         private static string PlainText(JsonNode? content)
         {
-            if (ResponsesTools.StringOf(content) is { } text)
+            if (JsonProperties.String(content) is { } text)
             {
                 return text;
             }
@@ -486,6 +486,6 @@ internal static class ResponsesRequestMapper
         }
 
         private static string? PartText(JsonObject part) =>
-            ResponsesTools.StringOf(part["text"]) ?? ResponsesTools.StringOf(part["refusal"]);
+            JsonProperties.String(part["text"]) ?? JsonProperties.String(part["refusal"]);
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Responses;
 
@@ -47,20 +48,19 @@ internal sealed class ResponsesTools
         problem = null;
         foreach (var node in tools ?? [])
         {
-            if (node is not JsonObject tool || tool["type"] is not JsonValue typeValue || typeValue.GetValueKind() != JsonValueKind.String)
+            if (node is not JsonObject tool || JsonProperties.String(tool["type"]) is not { } type)
             {
                 problem = "Every entry of 'tools' must be an object with a string 'type'.";
                 return map;
             }
 
-            var type = typeValue.GetValue<string>();
             switch (type)
             {
                 case "function" or "custom":
                     problem = map.Add(tool, null);
                     break;
                 case "namespace":
-                    var group = StringOf(tool["name"]);
+                    var group = JsonProperties.String(tool["name"]);
                     if (group is null)
                     {
                         problem = "A 'namespace' tool needs a string 'name'.";
@@ -69,7 +69,7 @@ internal sealed class ResponsesTools
 
                     foreach (var member in (tool["tools"] as JsonArray ?? []).OfType<JsonObject>())
                     {
-                        problem ??= StringOf(member["type"]) is "function" or "custom" ? map.Add(member, group) : null;
+                        problem ??= JsonProperties.String(member["type"]) is "function" or "custom" ? map.Add(member, group) : null;
                     }
 
                     break;
@@ -119,13 +119,13 @@ internal sealed class ResponsesTools
 
     private string? Add(JsonObject tool, string? group)
     {
-        var name = StringOf(tool["name"]);
+        var name = JsonProperties.String(tool["name"]);
         if (name is null)
         {
             return "Every 'function' and 'custom' tool needs a string 'name'.";
         }
 
-        var custom = StringOf(tool["type"]) == "custom";
+        var custom = JsonProperties.String(tool["type"]) == "custom";
         var chatName = ChatName(name, group);
         _byChatName[chatName] = new ResponsesToolName(name, group, custom);
         var function = new JsonObject { ["name"] = chatName };
@@ -165,15 +165,12 @@ internal sealed class ResponsesTools
     /// <summary>A freeform tool's description with its grammar, which the model must follow in <c>input</c>.</summary>
     private static string CustomDescription(JsonObject tool)
     {
-        var text = StringOf(tool["description"]) ?? string.Empty;
-        if (tool["format"] is JsonObject format && StringOf(format["type"]) == "grammar" && StringOf(format["definition"]) is { } definition)
+        var text = JsonProperties.String(tool["description"]) ?? string.Empty;
+        if (tool["format"] is JsonObject format && JsonProperties.String(format["type"]) == "grammar" && JsonProperties.String(format["definition"]) is { } definition)
         {
-            text += $"\n\nThe input is raw text (not JSON) in this {StringOf(format["syntax"]) ?? "grammar"} grammar:\n{definition}";
+            text += $"\n\nThe input is raw text (not JSON) in this {JsonProperties.String(format["syntax"]) ?? "grammar"} grammar:\n{definition}";
         }
 
         return text;
     }
-
-    internal static string? StringOf(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 }
