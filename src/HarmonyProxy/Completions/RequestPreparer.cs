@@ -54,7 +54,7 @@ internal sealed record RequestPreparationOptions
 /// <summary>
 /// Validates a chat completion request and prepares it for llama-server: merges the Harmony
 /// stop strings into <c>stop</c>, cleans assistant history the gpt-oss template would reject,
-/// brings reasoning under its one name and applies Harmony's keep/drop rule to it,
+/// applies Harmony's keep/drop rule to reasoning (already under its one name, <see cref="ReasoningDialects"/>),
 /// and always streams from upstream (so stalls are visible and llama-server's non-streaming
 /// parse failures, llama.cpp #25321, are avoided). Everything else passes through untouched.
 /// </summary>
@@ -114,7 +114,6 @@ internal static class RequestPreparer
 
         var messages = request["messages"]!.AsArray();
         var cleaned = options.CleanHistory ? HistoryRepair.CleanLeakedMarkup(messages) : 0;
-        ReasoningDialects.Normalize(messages);
         var (kept, dropped) = ReasoningRetention.Apply(messages);
 
         var affinity = options.Affinity ? ConversationAffinity.KeyOf(request) : null;
