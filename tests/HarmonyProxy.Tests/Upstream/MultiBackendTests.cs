@@ -115,18 +115,14 @@ public sealed class MultiBackendTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var proxy = backends.Proxy(new() { ["HarmonyProxy:Upstream:BackendProbeSeconds"] = "3600" }, time: time);
         using var http = proxy.CreateClient();
-        var session = await SessionLandingOnAsync(http, backends, backends.Simulators[0]);
-        var preferred = backends.Simulators[0];
-        preferred.Options = preferred.Options with { Ready = false };
-
-        using var movedAway = await PostAsync(http, session);
+        var (session, preferred, movedAway) = await EjectPreferredBackendAsync(http, backends);
         var countWhileEjected = preferred.ChatRequestCount;
         using var stillAway = await PostAsync(http, session);
         preferred.Options = preferred.Options with { Ready = true };
         time.Advance(TimeSpan.FromSeconds(2));
         using var back = await PostAsync(http, session);
 
-        Assert.Equal(HttpStatusCode.OK, movedAway.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, movedAway);
         Assert.Equal(HttpStatusCode.OK, stillAway.StatusCode);
         Assert.Equal(countWhileEjected, preferred.ChatRequestCount - 1);
         Assert.Equal(HttpStatusCode.OK, back.StatusCode);
@@ -136,13 +132,9 @@ public sealed class MultiBackendTests
     public async Task AnEjectedBackend_ReturnsAsSoonAsItsHealthAnswers()
     {
         await using var backends = await Backends.StartAsync(2);
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var proxy = backends.Proxy(new() { ["HarmonyProxy:Upstream:BackendProbeSeconds"] = "3600" }, time: time);
+        await using var proxy = backends.Proxy(new() { ["HarmonyProxy:Upstream:BackendProbeSeconds"] = "3600" });
         using var http = proxy.CreateClient();
-        var session = await SessionLandingOnAsync(http, backends, backends.Simulators[0]);
-        var preferred = backends.Simulators[0];
-        preferred.Options = preferred.Options with { Ready = false };
-        using var movedAway = await PostAsync(http, session);
+        var (session, preferred, _) = await EjectPreferredBackendAsync(http, backends);
         var pool = proxy.Services.GetRequiredService<BackendPool>();
         var monitor = proxy.Services.GetServices<IHostedService>().OfType<BackendMonitor>().Single();
         var ejected = pool.Backends.Single(b => b.Name == preferred.BaseAddress.Authority);
@@ -214,6 +206,19 @@ public sealed class MultiBackendTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal($"127.0.0.1:{port}", Assert.Single(proxy.Services.GetRequiredService<BackendPool>().Backends).Name);
         Assert.Equal(1, await proxy.MetricAsync($"harmony_proxy_backend_requests_total{{backend=\"127.0.0.1:{port}\"}}"));
+    }
+
+    /// <summary>
+    /// A session whose preferred backend is the first simulator, which then starts answering
+    /// 503 "Loading model": the next request of the session is ejected from it and moves on.
+    /// </summary>
+    private static async Task<(string Session, LlamaServerSimulator Preferred, HttpStatusCode MovedAway)> EjectPreferredBackendAsync(HttpClient http, Backends backends)
+    {
+        var preferred = backends.Simulators[0];
+        var session = await SessionLandingOnAsync(http, backends, preferred);
+        preferred.Options = preferred.Options with { Ready = false };
+        using var movedAway = await PostAsync(http, session);
+        return (session, preferred, movedAway.StatusCode);
     }
 
     /// <summary>A session key that the pool sends to <paramref name="target"/> while every backend is healthy.</summary>
