@@ -210,14 +210,20 @@ internal sealed partial class ResponsesOutput
         json.WriteEndObject();
     }
 
-    /// <summary>The request's settings (instructions, tools, text…), encoded once per request and repeated in each response object.</summary>
+    /// <summary>The request's settings (instructions, tools, text…), built once per request and repeated in each response object.</summary>
     private void WriteEcho(Utf8JsonWriter json)
     {
-        byte[] properties = [(byte)'{', .. _context.Echo, (byte)'}'];
-        using var echo = JsonDocument.Parse(properties, OpenAiJson.DocumentOptions);
-        foreach (var property in echo.RootElement.EnumerateObject())
+        foreach (var (name, value) in _context.Echo)
         {
-            property.WriteTo(json);
+            json.WritePropertyName(name);
+            if (value is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(json, OpenAiJson.SerializerOptions);
+            }
         }
     }
 }

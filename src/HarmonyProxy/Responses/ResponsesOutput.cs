@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.OpenAi;
 
@@ -9,10 +10,10 @@ namespace HarmonyProxy.Responses;
 /// <param name="Id">The response id (<c>resp_…</c>).</param>
 /// <param name="CreatedAt">Unix seconds.</param>
 /// <param name="Model">The model the client named, or null to take llama-server's.</param>
-/// <param name="Echo">The request's settings as response properties (<see cref="ResponsesRequest.Echo"/>).</param>
+/// <param name="Echo">The request's settings as response properties (<see cref="ResponsesRequest.Echo"/>); read only.</param>
 /// <param name="Tools">Chat function names back to the client's tools.</param>
 /// <param name="Seal">Seals reasoning for <c>encrypted_content</c>; null when the client did not ask for it.</param>
-internal sealed record ResponseContext(string Id, long CreatedAt, string? Model, byte[] Echo, ResponsesTools Tools, Func<string, string>? Seal);
+internal sealed record ResponseContext(string Id, long CreatedAt, string? Model, JsonObject Echo, ResponsesTools Tools, Func<string, string>? Seal);
 
 /// <summary>
 /// The Responses API's side of a completion: the translator's calls become output items

@@ -21,6 +21,6 @@ internal sealed record ResponsesRequest(
     bool IncludeEncryptedReasoning,
     string? PreviousResponseId,
     JsonArray Conversation,
-    byte[] Echo,
+    JsonObject Echo,
     IReadOnlyList<string> OmittedItems,
     int UnreadableReasoning);

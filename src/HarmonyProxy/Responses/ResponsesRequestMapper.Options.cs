@@ -79,7 +79,7 @@ internal static partial class ResponsesRequestMapper
     }
 
     /// <summary>The request's settings as the response object repeats them, with OpenAI's defaults.</summary>
-    private static byte[] Echo(JsonObject request)
+    private static JsonObject Echo(JsonObject request)
     {
         var reasoning = request["reasoning"] as JsonObject;
         var echo = new JsonObject
@@ -100,8 +100,6 @@ internal static partial class ResponsesRequestMapper
             ["truncation"] = "disabled",
             ["user"] = request["user"]?.DeepClone(),
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(echo, OpenAiJson.SerializerOptions);
-        // The properties without their braces: written into every response object of the stream.
-        return bytes[1..^1];
+        return echo;
     }
 }
