@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Upstream;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Benchmarks;
 
@@ -95,13 +95,7 @@ public class TranslatorBenchmarks
         using var writer = new SseChunkWriter(_output);
         var translator = new CompletionTranslator(writer, OutputOptions.Default, passUsage: false);
         await using var events = new UpstreamEventReader(new OneEventPerRead(_sseEvents), 1 << 16);
-        while (await events.ReadAsync(CancellationToken.None))
-        {
-            if (translator.ProcessEvent(events.Data) == UpstreamEventKind.Done)
-            {
-                translator.Complete();
-            }
-        }
+        await CompletionRelay.RunAsync(events, eventStream: true, translator, watchdog: null, static () => ValueTask.CompletedTask, CancellationToken.None);
 
         return _output.WrittenCount;
     }

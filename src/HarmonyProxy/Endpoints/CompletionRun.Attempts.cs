@@ -11,18 +11,13 @@ namespace HarmonyProxy.Endpoints;
 internal sealed partial class CompletionRun
 {
     /// <summary>
-    /// Sends and relays until one attempt completes. While <paramref name="canRetry"/> says
-    /// nothing was shown yet, a broken attempt is asked again: a transient break while the retry
+    /// Sends and relays until one attempt completes. While the response can restart (nothing was
+    /// shown yet), a broken attempt is asked again: a transient break while the retry
     /// budget lasts (shared with the send pipeline's own retries, <see cref="UpstreamRetryBudget"/>:
     /// MaxRetries bounds them together); a failure of llama-server's parser or template once each,
     /// in the way that avoids it (<see cref="TryStartRecovery"/>); a deterministic error never.
     /// </summary>
-    private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RunAttemptsAsync(
-        Func<CompletionTranslator> translator,
-        Func<bool> canRetry,
-        Action restart,
-        Func<ValueTask> afterEvent,
-        StreamWatchdog watchdog)
+    private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RunAttemptsAsync(ClientResponse client, StreamWatchdog watchdog)
     {
         var body = prepared.UpstreamBody;
         while (true)
@@ -50,9 +45,9 @@ internal sealed partial class CompletionRun
                 {
                     // Unreachable, timed out or its breaker open: that backend is down for now.
                     Backends.Failed();
-                    if (canRetry() && await TryMoveAsync(exception.GetType().Name, watchdog))
+                    if (client.CanRestart && await TryMoveAsync(exception.GetType().Name, watchdog))
                     {
-                        restart();
+                        client.Restart();
                         continue;
                     }
                 }
@@ -69,7 +64,7 @@ internal sealed partial class CompletionRun
                 {
                     Backends.Succeeded();
                     watchdog.OnUpstreamActivity();
-                    (var end, var broken) = await RelayAsync(response, translator(), watchdog, afterEvent);
+                    (var end, var broken) = await RelayAsync(response, client, watchdog);
                     if (end == AttemptEnd.Completed)
                     {
                         // An earlier attempt's failure is not how this request ended.
@@ -92,7 +87,7 @@ internal sealed partial class CompletionRun
 
                 EndRecovery(succeeded: false);
                 span?.SetStatus(ActivityStatusCode.Error, failure.Code);
-                if (!canRetry())
+                if (!client.CanRestart)
                 {
                     return (AttemptEnd.Broken, failure);
                 }
@@ -100,7 +95,7 @@ internal sealed partial class CompletionRun
                 // Step 8: a broken attempt before anything visible: recover, retry, or fail
                 if (TryStartRecovery(failure, ref body))
                 {
-                    restart();
+                    client.Restart();
                     continue;
                 }
 
@@ -110,7 +105,7 @@ internal sealed partial class CompletionRun
                     Backends.Failed();
                     if (await TryMoveAsync(failure.Code, watchdog))
                     {
-                        restart();
+                        client.Restart();
                         continue;
                     }
 
@@ -122,7 +117,7 @@ internal sealed partial class CompletionRun
                 {
                     metrics.UpstreamRetries.WithLabels("stream_broken_before_output").Inc();
                     Log.UpstreamAttemptRetried(logger, context.TraceIdentifier, _attempt, failure.Code);
-                    restart();
+                    client.Restart();
                     continue;
                 }
 

@@ -10,88 +10,50 @@ namespace HarmonyProxy.Endpoints;
 /// <summary>The relay of one attempt and the classification of how it broke.</summary>
 internal sealed partial class CompletionRun
 {
-    /// <summary>Feeds every upstream event to the translator; ends on [DONE], a finish, an error event, a break or a watchdog.</summary>
-    private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RelayAsync(
-        HttpResponseMessage response, CompletionTranslator translator, StreamWatchdog watchdog, Func<ValueTask> afterEvent)
+    /// <summary>One attempt's relay (<see cref="CompletionRelay"/>), and what its end means for the request.</summary>
+    private async Task<(AttemptEnd End, UpstreamFailure? Failure)> RelayAsync(HttpResponseMessage response, ClientResponse client, StreamWatchdog watchdog)
     {
+        var translator = client.Translator;
         var cancellation = watchdog.Token;
+        RelayEnd end;
         try
         {
             await using var events = new UpstreamEventReader(await response.Content.ReadAsStreamAsync(cancellation), options.Upstream.MaxUpstreamEventBytes);
             var mediaType = response.Content.Headers.ContentType?.MediaType;
-            if (mediaType is not null && !mediaType.Contains("event-stream", StringComparison.OrdinalIgnoreCase))
-            {
-                // An upstream that ignored stream:true answered with one JSON completion.
-                var completion = await events.ReadToEndAsync(cancellation);
-                if (translator.ProcessEvent(completion.Span) == UpstreamEventKind.Error)
-                {
-                    StreamBroke(translator);
-                    return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
-                }
-
-                translator.Complete();
-                await afterEvent();
-                return (AttemptEnd.Completed, null);
-            }
-
-            while (await events.ReadAsync(cancellation))
-            {
-                // Step 7: one upstream event: the translator reads it, the parser and classifier route
-                // its text, the chunk writer writes the client's delta, and it is flushed below
-                var kind = translator.ProcessEvent(events.Data);
-                watchdog.OnUpstreamActivity();
-                if (translator.ReasoningLooping)
-                {
-                    // Ends like the no-visible-output watchdog: the read below is cancelled.
-                    watchdog.EndForReasoningLoop();
-                }
-
-                if (translator.VisibleOutputStarted)
-                {
-                    watchdog.OnVisibleOutput();
-                }
-
-                if (TimeToFirstToken is null && translator.OutputStarted)
-                {
-                    TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;
-                }
-
-                // Step 9: the end: one finish chunk (and usage) then [DONE]; an error event; or a watchdog's length finish
-                if (kind == UpstreamEventKind.Done)
-                {
-                    translator.Complete();
-                    await afterEvent();
-                    return (AttemptEnd.Completed, null);
-                }
-
-                if (kind == UpstreamEventKind.Error)
-                {
-                    await afterEvent();
-                    StreamBroke(translator);
-                    return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
-                }
-
-                await afterEvent();
-            }
+            // An upstream that ignored stream:true answers with one JSON completion.
+            var eventStream = mediaType is null || mediaType.Contains("event-stream", StringComparison.OrdinalIgnoreCase);
+            end = await CompletionRelay.RunAsync(events, eventStream, translator, watchdog, () => AfterEventAsync(client, cancellation), cancellation);
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException)
         {
-            var end = Classify(exception, watchdog, afterHeaders: true, translator.OutputStarted);
-            return end == AttemptEnd.Broken
-                ? (end, new UpstreamFailure(502, "The connection to the upstream llama-server broke" + Detail(exception), OpenAiError.Upstream, "upstream_connection_lost"))
-                : (end, null);
+            var kind = Classify(exception, watchdog, afterHeaders: true, translator.OutputStarted);
+            return kind == AttemptEnd.Broken
+                ? (kind, new UpstreamFailure(502, "The connection to the upstream llama-server broke" + Detail(exception), OpenAiError.Upstream, "upstream_connection_lost"))
+                : (kind, null);
         }
 
-        // The body ended without [DONE]: fine if upstream finished (older builds), a break otherwise.
-        if (translator.UpstreamFinishReason is not null)
+        switch (end)
         {
-            translator.Complete();
-            await afterEvent();
-            return (AttemptEnd.Completed, null);
+            case RelayEnd.Completed:
+                return (AttemptEnd.Completed, null);
+            case RelayEnd.UpstreamError:
+                StreamBroke(translator);
+                return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
+            default:
+                StreamBroke(translator);
+                return (AttemptEnd.Broken, UpstreamFailure.StreamEnded());
+        }
+    }
+
+    /// <summary>After each upstream event: the time to the first token, then the client's flush.</summary>
+    private ValueTask AfterEventAsync(ClientResponse client, CancellationToken cancellation)
+    {
+        if (TimeToFirstToken is null && client.Translator.OutputStarted)
+        {
+            TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;
         }
 
-        StreamBroke(translator);
-        return (AttemptEnd.Broken, new UpstreamFailure(502, "The upstream llama-server closed the stream before finishing.", OpenAiError.Upstream, "upstream_stream_ended"));
+        return client.AfterEventAsync(cancellation);
     }
 
     /// <summary>llama-server's stream broke without an exception (an error event, an early end).</summary>

@@ -93,58 +93,15 @@ internal sealed partial class CompletionRun(
             TimeSpan.FromSeconds(upstreamOptions.TotalTimeoutSeconds));
         using var watchdog = new StreamWatchdog(limits, time, context.RequestAborted);
         using var shutdown = ShutdownSignal.Register(static state => ((StreamWatchdog)state!).EndForShutdown(), watchdog);
-        if (prepared.ClientStreams)
-        {
-            await StreamAsync(watchdog);
-        }
-        else
-        {
-            await RespondAsync(watchdog);
-        }
-    }
 
-    private async Task StreamAsync(StreamWatchdog watchdog)
-    {
-        await using var sse = new SseResponse(context, time, TimeSpan.FromSeconds(options.Upstream.KeepAliveSeconds));
-        var events = wire.OpenStream(sse.Pending);
-        using var disposable = events as IDisposable;
-        // Step 5: the client's stream (headers with the first event or keep-alive), its event
-        // writer (chat chunks or Responses events) and the translator that drives it
-        var translator = NewTranslator(events, prepared.ClientWantsUsage);
-
-        var (end, failure) = await RunAttemptsAsync(
-            () => translator,
-            canRetry: () => !translator.OutputStarted,
-            restart: translator.Restart,
-            afterEvent: () => sse.FlushAsync(watchdog.Token),
-            watchdog);
-
-        if (await EndEarlyAsync(end, translator, nothingSent: !sse.Started))
-        {
-            return;
-        }
-
-        if (end == AttemptEnd.Broken)
-        {
-            if (failure is not null && !sse.Started)
-            {
-                await FailBeforeOutputAsync(failure);
-                return;
-            }
-
-            if (failure is not null)
-            {
-                // Headers already went out (keep-alive or role delta): the error is an event.
-                translator.Fail(failure.Message, failure.Type, failure.Code);
-            }
-
-            Log.UpstreamStreamBroken(logger, context.TraceIdentifier, failure?.Code ?? translator.UpstreamError?.Code ?? "upstream_error");
-        }
-
-        Record(translator);
+        // Step 5: the client's response (SSE events or one JSON body, in the API's wire format) and
+        // the translator that writes it
+        await using var response = new ClientResponse(
+            context, wire, prepared.ClientStreams, prepared.ClientWantsUsage, NewTranslator, time, TimeSpan.FromSeconds(upstreamOptions.KeepAliveSeconds));
+        var (end, failure) = await RunAttemptsAsync(response, watchdog);
         try
         {
-            await sse.FlushAsync(context.RequestAborted);
+            await EndAsync(response, end, failure);
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException)
         {
@@ -152,73 +109,53 @@ internal sealed partial class CompletionRun(
         }
     }
 
-    private async Task RespondAsync(StreamWatchdog watchdog)
-    {
-        var accumulator = wire.OpenBody();
-        var translator = NewTranslator(accumulator, passUsage: true);
-
-        var (end, failure) = await RunAttemptsAsync(
-            () => translator,
-            canRetry: () => true,
-            restart: () =>
-            {
-                // Nothing reached the client yet: a retry simply starts a new body.
-                accumulator = wire.OpenBody();
-                translator = NewTranslator(accumulator, passUsage: true);
-            },
-            afterEvent: static () => ValueTask.CompletedTask,
-            watchdog);
-
-        if (await EndEarlyAsync(end, translator, nothingSent: !translator.OutputStarted))
-        {
-            return;
-        }
-
-        if (end == AttemptEnd.Broken)
-        {
-            await FailBeforeOutputAsync(failure ?? new UpstreamFailure(502, "The upstream llama-server failed during generation.", OpenAiError.Upstream, "upstream_error"));
-            return;
-        }
-
-        Record(translator);
-        context.Response.StatusCode = 200;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(accumulator.ToJson(), context.RequestAborted);
-    }
-
     /// <summary>
-    /// The endings both paths share: a gone client ends quietly; a watchdog ends with a 504
-    /// when nothing was sent, else with a <c>length</c> finish. True when the response is done.
+    /// The one ending: a gone client ends quietly; a watchdog ends with a <c>length</c> finish, or
+    /// a 504 (503 on shutdown) when there is nothing to show; a break ends with an error (HTTP
+    /// before anything was sent, an event after); a completion with its final write.
     /// </summary>
-    private async Task<bool> EndEarlyAsync(AttemptEnd end, CompletionTranslator translator, bool nothingSent)
+    private async Task EndAsync(ClientResponse response, AttemptEnd end, UpstreamFailure? failure)
     {
         switch (end)
         {
             case AttemptEnd.ClientGone:
                 ClientWentAway();
                 Log.ClientDisconnected(logger, context.TraceIdentifier);
-                return true;
-            case AttemptEnd.Watchdog when nothingSent && Watchdog == WatchdogKind.Shutdown:
-                await FailBeforeOutputAsync(new UpstreamFailure(503, "The proxy is shutting down; retry, another replica will answer.", OpenAiError.Server, "shutting_down", TimeSpan.FromSeconds(1)));
-                return true;
-            case AttemptEnd.Watchdog when nothingSent:
-                await FailBeforeOutputAsync(UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
-                return true;
+                return;
+            case AttemptEnd.Watchdog when !response.HasOutput:
+                await FailAsync(response, Watchdog == WatchdogKind.Shutdown
+                    ? new UpstreamFailure(503, "The proxy is shutting down; retry, another replica will answer.", OpenAiError.Server, "shutting_down", TimeSpan.FromSeconds(1))
+                    : UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
+                return;
             case AttemptEnd.Watchdog:
-                translator.Complete(cut: true);
-                return false;
-            default:
-                return false;
+                response.Translator.Complete(cut: true);
+                break;
+            case AttemptEnd.Broken:
+                if (await FailAsync(response, failure ?? new UpstreamFailure(502, "The upstream llama-server failed during generation.", OpenAiError.Upstream, "upstream_error")))
+                {
+                    return;
+                }
+
+                break;
         }
+
+        Record(response.Translator);
+        await response.CompleteAsync();
     }
 
-    private async Task FailBeforeOutputAsync(UpstreamFailure failure)
+    /// <summary>Ends with an error; true when it was an HTTP error (nothing had been sent), false for an error event.</summary>
+    private async Task<bool> FailAsync(ClientResponse response, UpstreamFailure failure)
     {
         // Every failure records its ending where it happens; this is the fallback for one that did not.
         _ending ??= new CompletionEnding(null, null, WatchdogKind.None, ClientGone: false, AfterHeaders: true, OutputStarted: false);
+        if (await response.FailAsync(failure))
+        {
+            Log.UpstreamFailed(logger, context.TraceIdentifier, failure.Status, failure.Code);
+            return true;
+        }
 
-        Log.UpstreamFailed(logger, context.TraceIdentifier, failure.Status, failure.Code);
-        await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
+        Log.UpstreamStreamBroken(logger, context.TraceIdentifier, failure.Code);
+        return false;
     }
 
     private void ClientWentAway() =>

@@ -229,13 +229,7 @@ public sealed class CompletionTranslatorTests
         var events = LlamaChunks.RawStream(Samples.ToolCall[..^8], finish: "length").ToList();
         var accumulator = new CompletionAccumulator();
         var translator = new CompletionTranslator(accumulator, OutputOptions.Default, passUsage: true);
-        foreach (var data in events)
-        {
-            if (translator.ProcessEvent(Encoding.UTF8.GetBytes(data)) == UpstreamEventKind.Done)
-            {
-                translator.Complete();
-            }
-        }
+        TranslatorHarness.Relay(events, translator);
 
         var (stream, _) = TranslatorHarness.Run(events);
 

@@ -89,18 +89,15 @@ public sealed class RequestFieldsTests
     {
         var accumulator = new CompletionAccumulator();
         var translator = new CompletionTranslator(accumulator, OutputOptions.Default, passUsage: true);
-        foreach (var data in new[]
-        {
+        TranslatorHarness.Relay(
+            [
             LlamaChunks.Role(),
             WithLogprobs(LlamaChunks.Content("<|channel|>final<|message|>Hi"), """[{"id":1,"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[]}]"""),
             WithLogprobs(LlamaChunks.Content("!"), """[{"id":2,"token":"!","logprob":-0.3,"bytes":[33],"top_logprobs":[]}]"""),
             LlamaChunks.Finish("stop"),
-        })
-        {
-            translator.ProcessEvent(Encoding.UTF8.GetBytes(data));
-        }
+            ],
+            translator);
 
-        translator.Complete();
         var choice = JsonNode.Parse(accumulator.ToJson())!["choices"]![0]!;
 
         Assert.Equal("Hi!", choice["message"]!["content"]!.GetValue<string>());

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using HarmonyProxy.Completions;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Tests.Completions;
 
@@ -12,22 +13,38 @@ internal static class TranslatorHarness
         var buffer = new ArrayBufferWriter<byte>();
         using var writer = new SseChunkWriter(buffer);
         var translator = new CompletionTranslator(writer, output ?? OutputOptions.Default, includeUsage);
+        Relay(events, translator);
+        return (Infrastructure.ClientStream.Parse(Encoding.UTF8.GetString(buffer.WrittenSpan)), translator);
+    }
+
+    /// <summary>
+    /// The proxy's relay (<see cref="CompletionRelay"/>) over the events framed as llama-server's SSE
+    /// body; an upstream error ends the completion with one error, as after output.
+    /// </summary>
+    public static void Relay(IEnumerable<string> events, CompletionTranslator translator)
+    {
+        var body = new StringBuilder();
         foreach (var data in events)
         {
-            var kind = translator.ProcessEvent(Encoding.UTF8.GetBytes(data));
-            if (kind == UpstreamEventKind.Done)
+            foreach (var line in data.Split('\n'))
             {
-                translator.Complete();
-                break;
+                body.Append("data: ").Append(line).Append('\n');
             }
 
-            if (kind == UpstreamEventKind.Error)
-            {
-                translator.Fail(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code);
-                break;
-            }
+            body.Append('\n');
         }
 
-        return (Infrastructure.ClientStream.Parse(Encoding.UTF8.GetString(buffer.WrittenSpan)), translator);
+        // A memory stream completes every read at once: the relay runs synchronously here.
+        RelayAsync(Encoding.UTF8.GetBytes(body.ToString()), translator).GetAwaiter().GetResult();
+    }
+
+    private static async Task RelayAsync(byte[] body, CompletionTranslator translator)
+    {
+        await using var upstream = new UpstreamEventReader(new MemoryStream(body), 1 << 20);
+        var end = await CompletionRelay.RunAsync(upstream, eventStream: true, translator, watchdog: null, static () => ValueTask.CompletedTask, CancellationToken.None);
+        if (end == RelayEnd.UpstreamError)
+        {
+            translator.Fail(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code);
+        }
     }
 }

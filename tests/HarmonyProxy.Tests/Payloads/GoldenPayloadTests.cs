@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Endpoints;
+using HarmonyProxy.OpenAi;
 using HarmonyProxy.Tests.Infrastructure;
 using HarmonyProxy.Upstream;
 
@@ -90,30 +91,31 @@ public sealed partial class GoldenPayloadTests
     }
 
     /// <summary>
-    /// The relay loop of <c>CompletionRun</c> over a recorded upstream body: a finish at [DONE], one
-    /// error ending after output, and a <c>length</c> finish when the body ends early and
-    /// <paramref name="cutAtEnd"/> says a watchdog ended it.
+    /// The proxy's relay (<see cref="CompletionRelay"/>) over a recorded upstream body, ended as
+    /// <c>CompletionRun</c> ends it: one error event after an upstream error, and a <c>length</c>
+    /// finish when the body ends early and <paramref name="cutAtEnd"/> says a watchdog ended it.
     /// </summary>
     internal static async Task RelayAsync(byte[] upstream, CompletionTranslator translator, bool cutAtEnd)
     {
         await using var events = new UpstreamEventReader(new MemoryStream(upstream), 1 << 20);
-        while (await events.ReadAsync(CancellationToken.None))
+        var end = await CompletionRelay.RunAsync(events, eventStream: true, translator, watchdog: null, static () => ValueTask.CompletedTask, CancellationToken.None);
+        if (end == RelayEnd.EndedEarly && cutAtEnd)
         {
-            switch (translator.ProcessEvent(events.Data))
-            {
-                case UpstreamEventKind.Done:
-                    translator.Complete();
-                    return;
-                case UpstreamEventKind.Error:
-                    // After output, as here: one error ending (CompletionRun).
-                    var failure = UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code);
-                    translator.Fail(failure.Message, failure.Type, failure.Code);
-                    return;
-            }
+            // A watchdog ended the generation: a length finish.
+            translator.Complete(cut: true);
+            return;
         }
 
-        // A watchdog ended the generation (a length finish), or the body ended without [DONE].
-        translator.Complete(cut: cutAtEnd);
+        var failure = end switch
+        {
+            RelayEnd.UpstreamError => UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code),
+            RelayEnd.EndedEarly => UpstreamFailure.StreamEnded(),
+            _ => null,
+        };
+        if (failure is not null)
+        {
+            translator.Fail(failure.Message, failure.Type, failure.Code);
+        }
     }
 
     /// <summary>Tool-call ids are random; JSON bodies are indented so the golden files read well.</summary>

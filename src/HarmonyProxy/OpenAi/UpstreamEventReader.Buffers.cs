@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace HarmonyProxy.Upstream;
+namespace HarmonyProxy.OpenAi;
 
 /// <summary>The reader's pooled buffers: the BOM at the start, the event handed out, room for the next read.</summary>
 internal sealed partial class UpstreamEventReader

@@ -3,9 +3,9 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using HarmonyProxy.Upstream;
+using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Tests.Upstream;
+namespace HarmonyProxy.Tests.OpenAi;
 
 public sealed class UpstreamEventReaderTests
 {

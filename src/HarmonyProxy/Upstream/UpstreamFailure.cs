@@ -1,7 +1,6 @@
 using HarmonyProxy.OpenAi;
-using HarmonyProxy.Upstream;
 
-namespace HarmonyProxy.Endpoints;
+namespace HarmonyProxy.Upstream;
 
 /// <summary>An upstream failure, as the HTTP error the client gets, and what it means for another attempt.</summary>
 /// <param name="Kind">Whether the same request may succeed again, be recovered, or never succeed (<see cref="LlamaServerErrors"/>).</param>
@@ -12,10 +11,14 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
 
     /// <param name="detail">": reason" when the operator exposes details, else ".".</param>
     public static UpstreamFailure Unreachable(string detail) =>
-        new(StatusCodes.Status502BadGateway, "The upstream llama-server could not be reached" + detail, OpenAiError.Upstream, "upstream_unreachable");
+        new(502, "The upstream llama-server could not be reached" + detail, OpenAiError.Upstream, "upstream_unreachable");
+
+    /// <summary>The body ended before llama-server finished, without an error.</summary>
+    public static UpstreamFailure StreamEnded() =>
+        new(502, "The upstream llama-server closed the stream before finishing.", OpenAiError.Upstream, "upstream_stream_ended");
 
     public static UpstreamFailure TimedOut(string what) =>
-        new(StatusCodes.Status504GatewayTimeout, $"The upstream llama-server did not answer in time ({what}).", OpenAiError.Upstream, "upstream_timeout");
+        new(504, $"The upstream llama-server did not answer in time ({what}).", OpenAiError.Upstream, "upstream_timeout");
 
     /// <summary>
     /// Maps an upstream error status: 5xx become 502/503/504 (503 keeps its meaning, e.g.

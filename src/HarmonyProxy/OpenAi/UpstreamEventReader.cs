@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 
-namespace HarmonyProxy.Upstream;
+namespace HarmonyProxy.OpenAi;
 
 /// <summary>
 /// Reads the upstream's server-sent events straight from the response body: each

@@ -1,0 +1,103 @@
+using HarmonyProxy.OpenAi;
+
+namespace HarmonyProxy.Completions;
+
+/// <summary>How one attempt's relay ended when nothing threw.</summary>
+internal enum RelayEnd
+{
+    /// <summary>The translator completed: [DONE], a finish without [DONE], or one whole JSON completion.</summary>
+    Completed,
+
+    /// <summary>llama-server sent an error event (<see cref="CompletionTranslator.UpstreamError"/>).</summary>
+    UpstreamError,
+
+    /// <summary>The body ended before upstream finished.</summary>
+    EndedEarly,
+}
+
+/// <summary>
+/// The relay loop, the only one: every upstream event into the translator, the watchdog told what
+/// happened, and <c>afterEvent</c> (the flush to the client) once per event, so a token that
+/// reached the proxy leaves it before the next read. A break (an exception from the read, a
+/// watchdog's cancellation) propagates to the caller, which knows what the attempt meant.
+/// </summary>
+internal static class CompletionRelay
+{
+    /// <param name="events">llama-server's response body as SSE events.</param>
+    /// <param name="eventStream">False when upstream ignored <c>stream:true</c> and answered with one JSON completion.</param>
+    /// <param name="watchdog">The generation's watchdog, or null where nothing watches (tests, benchmarks).</param>
+    public static async Task<RelayEnd> RunAsync(
+        UpstreamEventReader events,
+        bool eventStream,
+        CompletionTranslator translator,
+        StreamWatchdog? watchdog,
+        Func<ValueTask> afterEvent,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(translator);
+        ArgumentNullException.ThrowIfNull(afterEvent);
+        if (!eventStream)
+        {
+            var completion = await events.ReadToEndAsync(cancellationToken);
+            if (translator.ProcessEvent(completion.Span) == UpstreamEventKind.Error)
+            {
+                return RelayEnd.UpstreamError;
+            }
+
+            translator.Complete();
+            await afterEvent();
+            return RelayEnd.Completed;
+        }
+
+        while (await events.ReadAsync(cancellationToken))
+        {
+            // Step 7: one upstream event: the translator reads it, the parser and classifier route
+            // its text, the sink writes the client's delta, and afterEvent flushes it
+            var kind = translator.ProcessEvent(events.Data);
+            if (watchdog is not null)
+            {
+                Observe(translator, watchdog);
+            }
+
+            // Step 9: the end: one finish (and usage) then [DONE]; or an error the caller ends with
+            if (kind == UpstreamEventKind.Done)
+            {
+                translator.Complete();
+                await afterEvent();
+                return RelayEnd.Completed;
+            }
+
+            await afterEvent();
+            if (kind == UpstreamEventKind.Error)
+            {
+                return RelayEnd.UpstreamError;
+            }
+        }
+
+        // The body ended without [DONE]: fine if upstream finished (older builds), a break otherwise.
+        if (translator.UpstreamFinishReason is null)
+        {
+            return RelayEnd.EndedEarly;
+        }
+
+        translator.Complete();
+        await afterEvent();
+        return RelayEnd.Completed;
+    }
+
+    private static void Observe(CompletionTranslator translator, StreamWatchdog watchdog)
+    {
+        watchdog.OnUpstreamActivity();
+        if (translator.ReasoningLooping)
+        {
+            // Ends like the no-visible-output watchdog: the next read is cancelled.
+            watchdog.EndForReasoningLoop();
+        }
+
+        if (translator.VisibleOutputStarted)
+        {
+            watchdog.OnVisibleOutput();
+        }
+    }
+}

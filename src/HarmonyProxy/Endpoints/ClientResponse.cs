@@ -1,0 +1,233 @@
+using System.Buffers;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Upstream;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>
+/// What the client receives, in either mode: SSE events (streaming) or one JSON body. It owns,
+/// under one lock, the answer to "has anything been sent" and everything that depends on it:
+/// restarting before output, keep-alive comments, an error (an HTTP error before anything was
+/// sent, one error event after) and the final write. A streaming response's headers go out with
+/// its first event or keep-alive, whichever comes first; until then errors are real HTTP errors.
+/// </summary>
+/// <remarks>
+/// A timer sends <c>: keep-alive</c> comments while the client has been sent nothing for the
+/// keep-alive interval (long prompt processing, hidden reasoning), so IDE and load-balancer idle
+/// timeouts do not fire. Events are built in <see cref="_pending"/> and written with one flush per
+/// upstream event.
+/// </remarks>
+internal sealed class ClientResponse : IAsyncDisposable
+{
+    private static readonly byte[] KeepAliveComment = SseChunkWriter.KeepAlive.ToArray();
+
+    private readonly HttpContext _context;
+    private readonly ICompletionWire _wire;
+    private readonly Func<ICompletionSink, bool, CompletionTranslator> _newTranslator;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _keepAlive;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    /// <summary>Events for the next write; one token's chunk is about 200 bytes, and a stream holds this buffer for its whole life.</summary>
+    private readonly ArrayBufferWriter<byte>? _pending;
+    private readonly ITimer? _timer;
+    private ICompletionSink _sink;
+    private long _lastWrite;
+    private bool _ended;
+
+    /// <param name="stream">SSE events when true, else one JSON body.</param>
+    /// <param name="newTranslator">A translator writing to the sink, told whether it passes upstream's usage as is.</param>
+    public ClientResponse(HttpContext context, ICompletionWire wire, bool stream, bool streamUsage, Func<ICompletionSink, bool, CompletionTranslator> newTranslator, TimeProvider time, TimeSpan keepAlive)
+    {
+        _context = context;
+        _wire = wire;
+        _newTranslator = newTranslator;
+        _time = time;
+        _keepAlive = keepAlive;
+        Streams = stream;
+        if (stream)
+        {
+            _pending = new ArrayBufferWriter<byte>(512);
+            _sink = wire.OpenStream(_pending);
+            Translator = newTranslator(_sink, streamUsage);
+            _lastWrite = time.GetTimestamp();
+            _timer = time.CreateTimer(static state => _ = ((ClientResponse)state!).KeepAliveAsync(), this, keepAlive, keepAlive);
+        }
+        else
+        {
+            _sink = wire.OpenBody();
+            Translator = newTranslator(_sink, true);
+        }
+    }
+
+    public bool Streams { get; }
+
+    /// <summary>The translator writing this response; a restart of a JSON response replaces it.</summary>
+    public CompletionTranslator Translator { get; private set; }
+
+    /// <summary>True once headers (and possibly bytes) went out: an error must be an SSE event from now on.</summary>
+    public bool Sent => _context.Response.HasStarted;
+
+    /// <summary>
+    /// True while another attempt would not duplicate anything the client was shown: a stream
+    /// until its first delta beyond the role, a JSON body always (nothing is sent until the end).
+    /// </summary>
+    public bool CanRestart => !Streams || !Translator.OutputStarted;
+
+    /// <summary>True when an ending can show the client something: output was produced, or headers went out.</summary>
+    public bool HasOutput => Sent || Translator.OutputStarted;
+
+    /// <summary>Forgets the last attempt's output for the next one (only while <see cref="CanRestart"/>).</summary>
+    public void Restart()
+    {
+        if (Streams)
+        {
+            Translator.Restart();
+            return;
+        }
+
+        (_sink as IDisposable)?.Dispose();
+        _sink = _wire.OpenBody();
+        Translator = _newTranslator(_sink, true);
+    }
+
+    /// <summary>After each upstream event: a stream flushes what the event produced; a JSON body waits for the end.</summary>
+    public ValueTask AfterEventAsync(CancellationToken cancellationToken) =>
+        Streams ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Ends the response with <paramref name="failure"/>: an HTTP error in OpenAI's shape while
+    /// nothing was sent, else one error event. True when it was an HTTP error.
+    /// </summary>
+    public async Task<bool> FailAsync(UpstreamFailure failure)
+    {
+        await _lock.WaitAsync(_context.RequestAborted);
+        try
+        {
+            if (!_context.Response.HasStarted)
+            {
+                _ended = true;
+                await ErrorResults.WriteAsync(_context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
+                return true;
+            }
+
+            Translator.Fail(failure.Message, failure.Type, failure.Code);
+            await WritePendingAsync(_context.RequestAborted);
+            return false;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>The final write: what a stream has pending (its finish and [DONE]), or the whole JSON body.</summary>
+    public async Task CompleteAsync()
+    {
+        if (Streams)
+        {
+            await FlushAsync(_context.RequestAborted);
+            return;
+        }
+
+        var body = ((ICompletionBody)_sink).ToJson();
+        _context.Response.StatusCode = StatusCodes.Status200OK;
+        _context.Response.ContentType = "application/json";
+        await _context.Response.Body.WriteAsync(body, _context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        (_sink as IDisposable)?.Dispose();
+        if (_timer is null)
+        {
+            _lock.Dispose();
+            return;
+        }
+
+        await _lock.WaitAsync();
+        _ended = true;
+        _lock.Release();
+        await _timer.DisposeAsync();
+        _lock.Dispose();
+    }
+
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending!.WrittenCount == 0)
+        {
+            return;
+        }
+
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            await WritePendingAsync(cancellationToken);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Under the lock: starts the stream if it has not started, and writes what is pending.</summary>
+    private async ValueTask WritePendingAsync(CancellationToken cancellationToken)
+    {
+        if (_pending is not { WrittenCount: > 0 })
+        {
+            return;
+        }
+
+        StartStream();
+        await _context.Response.BodyWriter.WriteAsync(_pending.WrittenMemory, cancellationToken);
+        _pending.ResetWrittenCount();
+        _lastWrite = _time.GetTimestamp();
+    }
+
+    private async Task KeepAliveAsync()
+    {
+        try
+        {
+            if (!await _lock.WaitAsync(0))
+            {
+                return;
+            }
+
+            try
+            {
+                if (_ended || _context.RequestAborted.IsCancellationRequested || _time.GetElapsedTime(_lastWrite) < _keepAlive * 0.9)
+                {
+                    return;
+                }
+
+                StartStream();
+                await _context.Response.BodyWriter.WriteAsync(KeepAliveComment, _context.RequestAborted);
+                _lastWrite = _time.GetTimestamp();
+            }
+            finally
+            {
+                _lock.Release();
+            }
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client went away or the response already ended; nothing to keep alive.
+        }
+    }
+
+    private void StartStream()
+    {
+        var response = _context.Response;
+        if (response.HasStarted)
+        {
+            return;
+        }
+
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        _context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+    }
+}
