@@ -1,4 +1,5 @@
 using HarmonyProxy.Harmony;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -7,7 +8,7 @@ internal sealed record CompletedTurn(
     string? Content,
     string? Reasoning,
     IReadOnlyList<HarmonyToolCall> ToolCalls,
-    string FinishReason)
+    FinishReason FinishReason)
 {
     /// <summary>
     /// Applies docs/harmony-format.md section 5 to a collected turn: finish is <c>length</c> if upstream said
@@ -22,6 +23,6 @@ internal sealed record CompletedTurn(
     }
 
     /// <summary>docs/harmony-format.md section 5: <c>length</c> wins, then <c>tool_calls</c>, else <c>stop</c>.</summary>
-    public static string FinishReasonFor(bool truncated, bool madeToolCall) =>
-        truncated ? "length" : madeToolCall ? "tool_calls" : "stop";
+    public static FinishReason FinishReasonFor(bool truncated, bool madeToolCall) =>
+        truncated ? FinishReason.Length : madeToolCall ? FinishReason.ToolCalls : FinishReason.Stop;
 }

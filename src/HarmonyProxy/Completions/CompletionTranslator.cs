@@ -1,5 +1,6 @@
 using System.Text;
 using HarmonyProxy.Harmony;
+using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Completions;
 
@@ -135,7 +136,7 @@ internal sealed partial class CompletionTranslator
     /// <summary>Reasoning deltas written (for metrics and the summary log).</summary>
     public int ReasoningChunks { get; private set; }
 
-    public string? FinishReason { get; private set; }
+    public FinishReason? FinishReason { get; private set; }
 
     /// <summary>Upstream's usage object, when it sent one (llama-server: prompt/completion tokens).</summary>
     public ReadOnlyMemory<byte> Usage => _usage;
@@ -189,10 +190,7 @@ internal sealed partial class CompletionTranslator
     private byte[] EstimateUsage()
     {
         UsageEstimated = true;
-        var prompt = EstimatedPromptTokens;
-        var completion = _upstreamDeltas;
-        return System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"{{\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"total_tokens\":{prompt + completion},\"estimated\":true}}"));
+        return LlamaServerUsage.Estimated(EstimatedPromptTokens, _upstreamDeltas);
     }
 
     /// <summary>Ends the completion with an error (upstream broke after output started).</summary>

@@ -1,3 +1,5 @@
+using HarmonyProxy.OpenAi;
+
 namespace HarmonyProxy.Completions;
 
 /// <summary>What happens to the model's chain of thought.</summary>
@@ -43,6 +45,14 @@ internal sealed record OutputOptions(ReasoningMode Reasoning, ToolCallMode ToolC
 
     /// <summary>Which calls the request lets through as tool calls (<see cref="ToolPolicy"/>); the others follow the text and drop rules.</summary>
     public ToolPolicy Tools { get; init; } = ToolPolicy.Unrestricted;
+
+    /// <summary>The chat fields reasoning deltas go in (the modes that show no reasoning field write none).</summary>
+    public ReasoningFields ReasoningFields => Reasoning switch
+    {
+        ReasoningMode.Reasoning => ReasoningFields.Reasoning,
+        ReasoningMode.Both => ReasoningFields.ReasoningContent | ReasoningFields.Reasoning,
+        _ => ReasoningFields.ReasoningContent,
+    };
 
     public static bool TryParseReasoning(string? value, out ReasoningMode mode)
     {

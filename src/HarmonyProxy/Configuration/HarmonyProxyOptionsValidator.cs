@@ -1,5 +1,6 @@
 using HarmonyProxy.Completions;
 using Microsoft.Extensions.Options;
+using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Configuration;
 

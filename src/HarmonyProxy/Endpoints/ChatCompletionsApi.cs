@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Endpoints;
 
@@ -50,7 +52,7 @@ internal static class ChatCompletionsApi
         }
 
         // Steps 4-10: a slot, the attempts, the one ending, the record (CompletionServices)
-        await services.CompleteAsync(context, Endpoint, prepared, output with { Tools = prepared.Tools }, new ChatCompletionWire(output.Reasoning), options, started);
+        await services.CompleteAsync(context, Endpoint, prepared, output with { Tools = prepared.Tools }, new ChatCompletionWire(output.ReasoningFields), options, started);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using HarmonyProxy.Completions;
+using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
 using Microsoft.AspNetCore.Http.Features;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Upstream;
 using Polly.CircuitBreaker;
 using Polly.Timeout;

@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Harmony;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Endpoints;
 
@@ -29,9 +30,9 @@ internal sealed partial class CompletionServices
             ToolCalls = result?.ToolCallCount ?? 0,
             DroppedToolCalls = result?.DroppedToolCalls ?? 0,
             FallbackUsed = result?.FallbackUsed ?? false,
-            FinishReason = result?.FinishReason,
+            FinishReason = result?.FinishReason?.Name,
             ParseFlags = result?.ParseFlags ?? HarmonyParseFlags.None,
-            Tokens = result is not null && UsageTokens.TryRead(result.Usage.Span, out var prompt, out var completion) ? (prompt, completion) : null,
+            Tokens = result is not null && LlamaServerUsage.TryRead(result.Usage.Span, out var prompt, out var completion) ? (prompt, completion) : null,
         };
     }
 

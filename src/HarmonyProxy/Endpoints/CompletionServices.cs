@@ -2,6 +2,7 @@ using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Upstream;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Security;

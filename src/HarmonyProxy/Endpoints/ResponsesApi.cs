@@ -4,7 +4,9 @@ using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.OpenAi.Responses;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Responses;
 using HarmonyProxy.Security;
 

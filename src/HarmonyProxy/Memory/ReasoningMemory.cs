@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Options;
+using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Memory;
 

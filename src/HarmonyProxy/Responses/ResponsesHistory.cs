@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Completions;
+using HarmonyProxy.OpenAi.Responses;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Responses;
 

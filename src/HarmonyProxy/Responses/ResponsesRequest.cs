@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi.Responses;
 
 namespace HarmonyProxy.Responses;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.OpenAi.Responses;
 using HarmonyProxy.OpenAi;
 
 namespace HarmonyProxy.Responses;

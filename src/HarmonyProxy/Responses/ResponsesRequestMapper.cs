@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Completions;
+using HarmonyProxy.OpenAi.Responses;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Responses;
 

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Tests.Infrastructure;
 
 namespace HarmonyProxy.Tests.Completions;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Tests.Infrastructure;
 
 namespace HarmonyProxy.Tests.Completions;
@@ -21,7 +22,7 @@ public sealed class ToolPolicyTests
     [InlineData("""{"functions":[{"name":"read_file"}]}""", "read_file", true)]
     public void Offers_FollowsTheRequest(string request, string name, bool offered)
     {
-        Assert.Equal(offered, ToolPolicy.FromRequest(JsonNode.Parse(request)!.AsObject()).Offers(name));
+        Assert.Equal(offered, RequestedTools.From(JsonNode.Parse(request)!.AsObject()).Offers(name));
     }
 
     [Theory]
@@ -83,5 +84,5 @@ public sealed class ToolPolicyTests
     private static (ClientStream Stream, CompletionTranslator Translator) Run(string raw, string request, ToolCallMode mode) =>
         TranslatorHarness.Run(LlamaChunks.RawStream(raw), new OutputOptions(ReasoningMode.ReasoningContent, mode) { Tools = Policy(request) });
 
-    private static ToolPolicy Policy(string request) => ToolPolicy.FromRequest(JsonNode.Parse(request)!.AsObject());
+    private static ToolPolicy Policy(string request) => RequestedTools.From(JsonNode.Parse(request)!.AsObject());
 }

@@ -25,7 +25,7 @@ internal static class TurnAssert
     {
         Assert.Equal(expected.Content, actual.Content);
         Assert.Equal(expected.Reasoning, actual.Reasoning);
-        Assert.Equal(expected.Finish, actual.FinishReason);
+        Assert.Equal(expected.Finish, actual.FinishReason.Name);
         Assert.Equal(expected.ExpectedTools, actual.ToolCalls.Select(call => (call.Name, call.Arguments)).ToArray());
     }
 

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Endpoints;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Tests.Infrastructure;
 using HarmonyProxy.Upstream;

@@ -6,6 +6,8 @@ using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Configuration;
+using HarmonyProxy.OpenAi.Responses;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Responses;
 using HarmonyProxy.Tests.Infrastructure;
 
@@ -51,7 +53,7 @@ public sealed class ResponsesPayloadTests
             request.IncludeEncryptedReasoning ? static text => Sealed + text : null);
         var buffer = new ArrayBufferWriter<byte>();
         using var output = new ResponsesOutput(context, request.Stream ? buffer : null);
-        var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = ToolPolicy.FromRequest(request.ChatRequest) }, passUsage: true);
+        var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = RequestedTools.From(request.ChatRequest) }, passUsage: true);
 
         await GoldenPayloadTests.RelayAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), translator, cutAtEnd: false);
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using HarmonyProxy.Responses;
+using HarmonyProxy.OpenAi.Responses;
 
 namespace HarmonyProxy.Tests.Responses;
 

@@ -1,4 +1,3 @@
-using HarmonyProxy.Endpoints;
 using HarmonyProxy.Upstream;
 
 namespace HarmonyProxy.Tests.Upstream;

@@ -1,10 +1,15 @@
 using System.Text.Json;
 
-namespace HarmonyProxy.Diagnostics;
+namespace HarmonyProxy.OpenAi;
 
-/// <summary>Reads prompt and completion token counts from llama-server's usage object.</summary>
-internal static class UsageTokens
+/// <summary>llama-server's usage object: its token counts read, and the proxy's estimate written in its shape.</summary>
+internal static class LlamaServerUsage
 {
+    /// <summary>A usage object for a completion upstream reported none for, marked <c>"estimated": true</c>.</summary>
+    public static byte[] Estimated(int promptTokens, int completionTokens) =>
+        System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{{\"prompt_tokens\":{promptTokens},\"completion_tokens\":{completionTokens},\"total_tokens\":{promptTokens + completionTokens},\"estimated\":true}}"));
+
     public static bool TryRead(ReadOnlySpan<byte> usage, out long prompt, out long completion)
     {
         prompt = 0;

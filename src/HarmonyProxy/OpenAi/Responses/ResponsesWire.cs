@@ -1,7 +1,6 @@
 using System.Buffers;
-using HarmonyProxy.Completions;
 
-namespace HarmonyProxy.Responses;
+namespace HarmonyProxy.OpenAi.Responses;
 
 /// <summary>The Responses API as a completion's shape: <see cref="ResponsesOutput"/> streaming or collecting.</summary>
 internal sealed class ResponsesWire(ResponseContext context) : ICompletionWire

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.OpenAi;
 
 /// <summary>
 /// Entries of llama-server's <c>logprobs.content</c> arrays, kept as the JSON bytes they came

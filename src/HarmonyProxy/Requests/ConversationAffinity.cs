@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.Requests;
 
 /// <summary>
 /// A conversation's affinity key from its body: <c>prompt_cache_key</c> when the client sent one

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
-using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.OpenAi;
 
 /// <summary>
 /// Writes OpenAI <c>chat.completion.chunk</c> SSE events into a buffer (the response's
@@ -20,15 +19,15 @@ internal sealed class SseChunkWriter : ICompletionSink, IDisposable
     private readonly Utf8JsonWriter _json;
     private byte[] _choicePrefix = [];
     private byte[] _envelope = [];
-    private readonly ReasoningMode _reasoningField;
+    private readonly ReasoningFields _reasoningFields;
     private LogprobEntries? _logprobs;
 
     /// <param name="output">Where the events go.</param>
-    /// <param name="reasoningField">Which field reasoning deltas use: <c>reasoning_content</c> (any other mode), <c>reasoning</c>, or both.</param>
-    public SseChunkWriter(IBufferWriter<byte> output, ReasoningMode reasoningField = ReasoningMode.ReasoningContent)
+    /// <param name="reasoningFields">Which field(s) reasoning deltas use.</param>
+    public SseChunkWriter(IBufferWriter<byte> output, ReasoningFields reasoningFields = ReasoningFields.ReasoningContent)
     {
         _output = output;
-        _reasoningField = reasoningField;
+        _reasoningFields = reasoningFields;
         _json = new Utf8JsonWriter(output, OpenAiJson.WriterOptions);
     }
 
@@ -74,12 +73,12 @@ internal sealed class SseChunkWriter : ICompletionSink, IDisposable
     public void Reasoning(ReadOnlySpan<char> text)
     {
         StartDelta();
-        if (_reasoningField != ReasoningMode.Reasoning)
+        if (_reasoningFields.HasFlag(ReasoningFields.ReasoningContent))
         {
             _json.WriteString("reasoning_content"u8, text);
         }
 
-        if (_reasoningField is ReasoningMode.Reasoning or ReasoningMode.Both)
+        if (_reasoningFields.HasFlag(ReasoningFields.Reasoning))
         {
             _json.WriteString("reasoning"u8, text);
         }
@@ -107,19 +106,13 @@ internal sealed class SseChunkWriter : ICompletionSink, IDisposable
         EndToolCallDelta();
     }
 
-    public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
+    public void Finish(FinishReason finishReason, ReadOnlySpan<byte> usageJson)
     {
         _output.Write(_choicePrefix);
         _output.Write("{},\"logprobs\":"u8);
         WriteLogprobs();
         _output.Write(",\"finish_reason\":"u8);
-        _output.Write(finishReason switch
-        {
-            "length" => "\"length\""u8,
-            "tool_calls" => "\"tool_calls\""u8,
-            "content_filter" => "\"content_filter\""u8,
-            _ => "\"stop\""u8,
-        });
+        _output.Write(finishReason.Json);
         _output.Write("}]}\n\n"u8);
 
         if (!usageJson.IsEmpty)

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace HarmonyProxy.Responses;
+namespace HarmonyProxy.OpenAi.Responses;
 
 /// <summary>The kinds of output item a gpt-oss turn produces.</summary>
 internal enum ResponseItemKind

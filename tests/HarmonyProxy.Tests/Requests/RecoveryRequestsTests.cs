@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Completions;
+using HarmonyProxy.Requests;
 
-namespace HarmonyProxy.Tests.Completions;
+namespace HarmonyProxy.Tests.Requests;
 
 public sealed class RecoveryRequestsTests
 {

@@ -1,12 +1,100 @@
 using System.Text;
 using System.Text.Json;
-using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.OpenAi;
 
-/// <summary>Reading values out of llama-server chunks: error objects and strings, into reused buffers, forgiving of text the reader refuses.</summary>
-internal sealed partial class CompletionTranslator
+/// <summary>Reading values out of llama-server chunks: tool calls, error objects and strings, into reused buffers, forgiving of text the reader refuses.</summary>
+internal sealed partial class LlamaServerChunkReader
 {
+    private static void ReadToolCalls(ref Utf8JsonReader reader, ILlamaServerChunkHandler handler)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return;
+        }
+
+        var position = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            var index = position++;
+            string? id = null, name = null, arguments = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("index"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value))
+                    {
+                        index = value;
+                    }
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    id = ReadStringOrNull(ref reader);
+                }
+                else if (reader.ValueTextEquals("function"u8))
+                {
+                    reader.Read();
+                    ReadFunction(ref reader, ref name, ref arguments);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            handler.ToolCall(index, id, name, arguments);
+        }
+    }
+
+    private static void ReadFunction(ref Utf8JsonReader reader, ref string? name, ref string? arguments)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                name = ReadStringOrNull(ref reader);
+            }
+            else if (reader.ValueTextEquals("arguments"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    arguments = reader.GetString();
+                }
+                else if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    // Some servers send arguments as an object; OpenAI clients want its text.
+                    using var document = JsonDocument.ParseValue(ref reader);
+                    arguments = document.RootElement.GetRawText();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
     private static UpstreamStreamError ReadError(ref Utf8JsonReader reader, ReadOnlySpan<byte> data)
     {
         if (reader.TokenType != JsonTokenType.StartObject)

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HarmonyProxy.Completions;
 using HarmonyProxy.Harmony;
 using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.Requests;
 
 /// <summary>A client request checked and rewritten for llama-server.</summary>
 /// <param name="UpstreamBody">
@@ -121,7 +122,7 @@ internal static class RequestPreparer
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
         var upstreamBody = JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
-        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, ToolPolicy.FromRequest(request))
+        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, RequestedTools.From(request))
         {
             ReasoningKept = kept,
             ReasoningDropped = dropped,

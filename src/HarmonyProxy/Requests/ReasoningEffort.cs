@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.Requests;
 
 /// <summary>
 /// <c>reasoning_effort</c> that works on every llama-server build (llama-server.md §5): builds

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.OpenAi;
 
 /// <summary>The response's identity, taken from upstream's first chunk.</summary>
 internal sealed record CompletionEnvelope(string Id, string Model, long Created, string? SystemFingerprint)
@@ -45,7 +45,7 @@ internal interface ICompletionSink
     void Logprobs(ReadOnlySpan<byte> contentArrayJson);
 
     /// <summary>The one finish; <paramref name="usageJson"/> is upstream's usage object (empty when none or not asked for).</summary>
-    void Finish(string finishReason, ReadOnlySpan<byte> usageJson);
+    void Finish(FinishReason finishReason, ReadOnlySpan<byte> usageJson);
 
     /// <summary>Upstream failed after output started: one OpenAI error instead of a finish.</summary>
     void Fail(string message, string type, string? code);

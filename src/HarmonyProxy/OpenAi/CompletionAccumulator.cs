@@ -1,9 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.OpenAi;
 
 /// <summary>
 /// Collects a translated completion into one <c>chat.completion</c> JSON body for clients that
@@ -11,7 +10,7 @@ namespace HarmonyProxy.Completions;
 /// came, as in a stream and as OpenAI does: <c>finish_reason: length</c> tells the client.
 /// </summary>
 /// <param name="reasoningField">Which field holds the reasoning: <c>reasoning_content</c> (any other mode), <c>reasoning</c>, or both.</param>
-internal sealed class CompletionAccumulator(ReasoningMode reasoningField = ReasoningMode.ReasoningContent) : ICompletionBody
+internal sealed class CompletionAccumulator(ReasoningFields reasoningFields = ReasoningFields.ReasoningContent) : ICompletionBody
 {
     private readonly StringBuilder _content = new();
     private readonly StringBuilder _reasoning = new();
@@ -19,7 +18,7 @@ internal sealed class CompletionAccumulator(ReasoningMode reasoningField = Reaso
     private CompletionEnvelope? _envelope;
     private bool _hasContent;
     private bool _hasReasoning;
-    private string? _finishReason;
+    private FinishReason? _finishReason;
     private byte[]? _usage;
     private LogprobEntries? _logprobs;
 
@@ -46,7 +45,7 @@ internal sealed class CompletionAccumulator(ReasoningMode reasoningField = Reaso
 
     public void Logprobs(ReadOnlySpan<byte> contentArrayJson) => (_logprobs ??= new LogprobEntries()).Add(contentArrayJson);
 
-    public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
+    public void Finish(FinishReason finishReason, ReadOnlySpan<byte> usageJson)
     {
         _finishReason = finishReason;
         _usage = usageJson.IsEmpty ? null : usageJson.ToArray();
@@ -61,7 +60,7 @@ internal sealed class CompletionAccumulator(ReasoningMode reasoningField = Reaso
         var calls = _toolCalls
             .Select(call => (call.Id, call.Name, Arguments: call.Arguments.ToString()))
             .ToList();
-        var finish = _finishReason ?? "stop";
+        var finish = _finishReason ?? FinishReason.Stop;
 
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer, OpenAiJson.WriterOptions))
@@ -84,12 +83,12 @@ internal sealed class CompletionAccumulator(ReasoningMode reasoningField = Reaso
             if (_hasReasoning)
             {
                 var reasoning = _reasoning.ToString();
-                if (reasoningField != ReasoningMode.Reasoning)
+                if (reasoningFields.HasFlag(ReasoningFields.ReasoningContent))
                 {
                     json.WriteString("reasoning_content", reasoning);
                 }
 
-                if (reasoningField is ReasoningMode.Reasoning or ReasoningMode.Both)
+                if (reasoningFields.HasFlag(ReasoningFields.Reasoning))
                 {
                     json.WriteString("reasoning", reasoning);
                 }
@@ -126,7 +125,7 @@ internal sealed class CompletionAccumulator(ReasoningMode reasoningField = Reaso
                 json.WriteNull("logprobs");
             }
 
-            json.WriteString("finish_reason", finish);
+            json.WriteString("finish_reason", finish.Name);
             json.WriteEndObject();
             json.WriteEndArray();
             if (_usage is not null)

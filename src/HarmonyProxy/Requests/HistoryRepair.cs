@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Harmony;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.Requests;
 
 /// <summary>
 /// Rewrites of a conversation's assistant history that the gpt-oss chat template would reject

@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Responses;
+namespace HarmonyProxy.OpenAi.Responses;
 
 /// <summary>What every response object of one request shares.</summary>
 /// <param name="Id">The response id (<c>resp_…</c>).</param>
@@ -103,15 +101,15 @@ internal sealed partial class ResponsesOutput : ICompletionBody, IDisposable
     {
     }
 
-    public void Finish(string finishReason, ReadOnlySpan<byte> usageJson)
+    public void Finish(FinishReason finishReason, ReadOnlySpan<byte> usageJson)
     {
-        var cut = finishReason is "length" or "content_filter";
+        var cut = finishReason.IsCut;
         CloseCurrent(cut ? "incomplete" : "completed");
         _usage = usageJson.IsEmpty ? null : ResponsesUsage.FromChat(usageJson);
         if (cut)
         {
             Status = "incomplete";
-            IncompleteReason = finishReason == "length" ? "max_output_tokens" : "content_filter";
+            IncompleteReason = finishReason == FinishReason.Length ? "max_output_tokens" : "content_filter";
             WriteResponseEvent("response.incomplete"u8);
             return;
         }

@@ -2,9 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Responses;
+namespace HarmonyProxy.OpenAi.Responses;
 
 /// <summary>What a chat function name the model calls stands for in the Responses request.</summary>
 /// <param name="Name">The tool's own name.</param>

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using HarmonyProxy.Completions;
+using HarmonyProxy.Requests;
 
-namespace HarmonyProxy.Tests.Completions;
+namespace HarmonyProxy.Tests.Requests;
 
 /// <summary>Harmony's rule: reasoning of tool-call turns after the last final answer is kept; the rest is dropped.</summary>
 public sealed class ReasoningRetentionTests

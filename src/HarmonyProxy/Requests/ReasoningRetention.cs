@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.Requests;
 
 /// <summary>
 /// Harmony's rule for the chain of thought in a conversation's history (OpenAI's gpt-oss

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
-using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Responses;
+namespace HarmonyProxy.OpenAi.Responses;
 
 /// <summary>llama-server's chat usage in the Responses API's terms (input/output tokens and their details).</summary>
 internal static class ResponsesUsage

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.Requests;
 
 /// <summary>
 /// The upstream body of a recovery re-request, rewritten from the prepared body. Runs only

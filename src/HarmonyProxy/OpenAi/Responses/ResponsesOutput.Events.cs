@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
-using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Responses;
+namespace HarmonyProxy.OpenAi.Responses;
 
 /// <summary>The SSE framing and the objects the events carry.</summary>
 internal sealed partial class ResponsesOutput

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.OpenAi;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.Requests;
 
 /// <summary>
 /// Reasoning in an assistant message of the history, whatever the client called it, becomes the

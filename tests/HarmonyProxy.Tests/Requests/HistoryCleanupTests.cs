@@ -1,11 +1,11 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Completions;
 using HarmonyProxy.Harmony;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Tests.Infrastructure;
 
-namespace HarmonyProxy.Tests.Completions;
+namespace HarmonyProxy.Tests.Requests;
 
 /// <summary>History clean-up touches only leaked transcripts.</summary>
 public sealed class HistoryCleanupTests

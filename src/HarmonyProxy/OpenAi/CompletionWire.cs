@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace HarmonyProxy.Completions;
+namespace HarmonyProxy.OpenAi;
 
 /// <summary>A translated completion collected into one JSON body, for clients that did not stream.</summary>
 internal interface ICompletionBody : ICompletionSink
@@ -24,10 +24,10 @@ internal interface ICompletionWire
 }
 
 /// <summary>OpenAI Chat Completions: <c>chat.completion.chunk</c> events, or one <c>chat.completion</c>.</summary>
-/// <param name="reasoningField">The reasoning option: which field(s) carry reasoning.</param>
-internal sealed class ChatCompletionWire(ReasoningMode reasoningField) : ICompletionWire
+/// <param name="reasoningFields">Which field(s) carry reasoning.</param>
+internal sealed class ChatCompletionWire(ReasoningFields reasoningFields) : ICompletionWire
 {
-    public ICompletionSink OpenStream(IBufferWriter<byte> events) => new SseChunkWriter(events, reasoningField);
+    public ICompletionSink OpenStream(IBufferWriter<byte> events) => new SseChunkWriter(events, reasoningFields);
 
-    public ICompletionBody OpenBody() => new CompletionAccumulator(reasoningField);
+    public ICompletionBody OpenBody() => new CompletionAccumulator(reasoningFields);
 }
