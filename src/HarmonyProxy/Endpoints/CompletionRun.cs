@@ -89,16 +89,16 @@ internal sealed partial class CompletionRun(
     {
         var upstreamOptions = options.Upstream;
         var limits = new WatchdogLimits(
-            TimeSpan.FromSeconds(upstreamOptions.ReadTimeoutSeconds),
-            TimeSpan.FromSeconds(upstreamOptions.NoVisibleOutputTimeoutSeconds),
-            TimeSpan.FromSeconds(upstreamOptions.TotalTimeoutSeconds));
+            upstreamOptions.ReadTimeout,
+            upstreamOptions.NoVisibleOutputTimeout,
+            upstreamOptions.TotalTimeout);
         using var watchdog = new StreamWatchdog(limits, time, context.RequestAborted);
         using var shutdown = ShutdownSignal.Register(static state => ((StreamWatchdog)state!).EndForShutdown(), watchdog);
 
         // Step 5: the client's response (SSE events or one JSON body, in the API's wire format) and
         // the translator that writes it
         await using var response = new ClientResponse(
-            context, wire, prepared.ClientStreams, prepared.ClientWantsUsage, NewTranslator, time, TimeSpan.FromSeconds(upstreamOptions.KeepAliveSeconds));
+            context, wire, prepared.ClientStreams, prepared.ClientWantsUsage, NewTranslator, time, upstreamOptions.KeepAlive);
         var (end, failure) = await RunAttemptsAsync(response, watchdog);
         try
         {

@@ -2,6 +2,7 @@ using HarmonyProxy.Configuration;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Responses;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -51,6 +52,10 @@ internal static class MemorySetup
             dataProtection.PersistKeysToFileSystem(new DirectoryInfo(keysDirectory));
         }
 
+        builder.Services.AddOptions<ReasoningMemoryOptions>().BindConfiguration(ReasoningMemoryOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ReasoningMemoryOptions>, ReasoningMemoryOptionsValidator>();
+        builder.Services.AddOptions<ResponsesOptions>().BindConfiguration(ResponsesOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ResponsesOptions>, ResponsesOptionsValidator>();
         builder.Services.AddSingleton<ReasoningMemory>();
         builder.Services.AddSingleton<ResponseStore>();
         builder.Services.AddSingleton<ReasoningSealer>();

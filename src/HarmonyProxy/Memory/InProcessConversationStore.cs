@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Memory;
@@ -7,7 +6,7 @@ namespace HarmonyProxy.Memory;
 /// The store in this process, bounded in count, bytes and age (<c>ReasoningMemory:MaxEntries</c>,
 /// <c>MaxBytes</c>, <c>MaxAgeMinutes</c>); the least recently used entries go first.
 /// </summary>
-internal sealed class InProcessConversationStore(IOptionsMonitor<HarmonyProxyOptions> options, TimeProvider time) : IConversationStore
+internal sealed class InProcessConversationStore(IOptionsMonitor<ReasoningMemoryOptions> options, TimeProvider time) : IConversationStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedListNode<Entry>> _entries = new(StringComparer.Ordinal);
@@ -29,7 +28,7 @@ internal sealed class InProcessConversationStore(IOptionsMonitor<HarmonyProxyOpt
 
     public ValueTask<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
     {
-        var maxAge = TimeSpan.FromMinutes(options.CurrentValue.ReasoningMemory.MaxAgeMinutes);
+        var maxAge = options.CurrentValue.MaxAge;
         lock (_gate)
         {
             if (!_entries.TryGetValue(key, out var node))
@@ -53,7 +52,7 @@ internal sealed class InProcessConversationStore(IOptionsMonitor<HarmonyProxyOpt
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
-        var limits = options.CurrentValue.ReasoningMemory;
+        var limits = options.CurrentValue;
         var entry = new Entry(key, value, time.GetTimestamp());
         if (entry.Bytes > limits.MaxBytes)
         {

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Options;
@@ -15,13 +14,13 @@ namespace HarmonyProxy.Memory;
 /// later history holds that assistant message without reasoning, and Harmony's rule would keep it
 /// (a tool-call turn since the last final answer), it is put back as <c>reasoning_content</c>.
 /// </summary>
-internal sealed class ReasoningMemory(IConversationStore store, IOptionsMonitor<HarmonyProxyOptions> options, ProxyMetrics metrics)
+internal sealed class ReasoningMemory(IConversationStore store, IOptionsMonitor<ReasoningMemoryOptions> options, ProxyMetrics metrics)
 {
     /// <summary>Restores missing reasoning into <paramref name="messages"/>; returns how many turns got theirs back.</summary>
     public async ValueTask<int> RestoreAsync(string owner, JsonArray messages, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        if (!options.CurrentValue.ReasoningMemory.Enabled)
+        if (!options.CurrentValue.Enabled)
         {
             return 0;
         }
@@ -65,7 +64,7 @@ internal sealed class ReasoningMemory(IConversationStore store, IOptionsMonitor<
     public void Remember(string owner, IReadOnlyList<string> toolCallIds, string reasoning)
     {
         ArgumentNullException.ThrowIfNull(toolCallIds);
-        if (!options.CurrentValue.ReasoningMemory.Enabled || toolCallIds.Count == 0 || string.IsNullOrEmpty(reasoning))
+        if (!options.CurrentValue.Enabled || toolCallIds.Count == 0 || string.IsNullOrEmpty(reasoning))
         {
             return;
         }

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Options;
@@ -16,7 +15,7 @@ namespace HarmonyProxy.Memory;
 /// </summary>
 internal sealed class RedisConversationStore(
     IDistributedCache cache,
-    IOptionsMonitor<HarmonyProxyOptions> options,
+    IOptionsMonitor<ReasoningMemoryOptions> options,
     TimeProvider time,
     ProxyMetrics metrics,
     ILogger<RedisConversationStore> logger) : IConversationStore
@@ -35,13 +34,13 @@ internal sealed class RedisConversationStore(
     public async ValueTask SetAsync(string key, byte[] value, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var settings = options.CurrentValue.ReasoningMemory;
+        var settings = options.CurrentValue;
         if (value.Length > settings.MaxBytes)
         {
             return;
         }
 
-        var entry = new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(settings.MaxAgeMinutes) };
+        var entry = new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = settings.MaxAge };
         await GuardAsync("set", async token =>
         {
             await cache.SetAsync(key, value, entry, token);
@@ -69,7 +68,7 @@ internal sealed class RedisConversationStore(
             return fallback;
         }
 
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(options.CurrentValue.ReasoningMemory.RedisTimeoutMilliseconds), time);
+        using var deadline = new CancellationTokenSource(options.CurrentValue.RedisTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         try
         {

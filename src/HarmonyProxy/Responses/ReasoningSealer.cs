@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using HarmonyProxy.Configuration;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +10,7 @@ namespace HarmonyProxy.Responses;
 /// this proxy, or a replica sharing its Data Protection keys, can read it back. Blobs expire
 /// (<c>Responses:EncryptedReasoningHours</c>); a tampered, foreign or expired blob reads as null.
 /// </summary>
-internal sealed class ReasoningSealer(IDataProtectionProvider provider, IOptionsMonitor<HarmonyProxyOptions> options)
+internal sealed class ReasoningSealer(IDataProtectionProvider provider, IOptionsMonitor<ResponsesOptions> options)
 {
     /// <summary>The Data Protection purpose: a blob sealed for anything else never opens here.</summary>
     public const string Purpose = "HarmonyProxy.Responses.Reasoning.v1";
@@ -19,7 +18,7 @@ internal sealed class ReasoningSealer(IDataProtectionProvider provider, IOptions
     private readonly ITimeLimitedDataProtector _protector = provider.CreateProtector(Purpose).ToTimeLimitedDataProtector();
 
     public string Seal(string reasoning) =>
-        Seal(reasoning, DateTimeOffset.UtcNow.AddHours(options.CurrentValue.Responses.EncryptedReasoningHours));
+        Seal(reasoning, DateTimeOffset.UtcNow.Add(options.CurrentValue.EncryptedReasoningLifetime));
 
     public string Seal(string reasoning, DateTimeOffset expires) => _protector.Protect(reasoning, expires);
 

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Configuration;
@@ -12,11 +11,11 @@ namespace HarmonyProxy.Upstream;
 /// again (<c>Upstream:DnsRefreshSeconds</c>); the pool then takes the new set. Nothing here
 /// resolves names itself.
 /// </summary>
-internal sealed class BackendDiscovery(BackendPool pool, IServiceProvider services, IOptions<HarmonyProxyOptions> options, ILogger<BackendDiscovery> logger) : BackgroundService
+internal sealed class BackendDiscovery(BackendPool pool, IServiceProvider services, IOptions<UpstreamOptions> options, ILogger<BackendDiscovery> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.Value.Upstream.BackendsDns is not { Length: > 0 } url || services.GetService<IDestinationResolver>() is not { } resolver)
+        if (options.Value.BackendsDns is not { Length: > 0 } url || services.GetService<IDestinationResolver>() is not { } resolver)
         {
             return;
         }
@@ -41,7 +40,7 @@ internal sealed class BackendDiscovery(BackendPool pool, IServiceProvider servic
                     Diagnostics.Log.BackendDiscoveryFailed(logger, url, exception.Message);
                 }
 
-                await WhenChangedAsync(change, TimeSpan.FromSeconds(options.Value.Upstream.DnsRefreshSeconds), stoppingToken);
+                await WhenChangedAsync(change, options.Value.DnsRefreshInterval, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

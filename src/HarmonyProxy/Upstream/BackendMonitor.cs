@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Options;
 
@@ -9,19 +8,19 @@ namespace HarmonyProxy.Upstream;
 /// unless one is configured), and probes <c>/health</c> of an ejected one so it returns as soon as
 /// it answers rather than when its back-off ends. One pass every <c>Upstream:BackendProbeSeconds</c>.
 /// </summary>
-internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, IOptions<HarmonyProxyOptions> options, TimeProvider time, ILogger<BackendMonitor> logger) : BackgroundService
+internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, IOptions<UpstreamOptions> options, TimeProvider time, ILogger<BackendMonitor> logger) : BackgroundService
 {
     /// <summary>Slots are read again every this many passes (a llama-server may restart with another <c>-np</c>).</summary>
     private const int PropsEveryPasses = 12;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.Upstream.SeveralBackends)
+        if (!options.Value.SeveralBackends)
         {
             return;
         }
 
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.Upstream.BackendProbeSeconds), time);
+        using var timer = new PeriodicTimer(options.Value.BackendProbeInterval, time);
         var pass = 0;
         try
         {
@@ -46,7 +45,7 @@ internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, 
     internal async Task ProbeAsync(Backend backend, bool readProps, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(options.Value.Upstream.ReadinessTimeoutSeconds));
+        deadline.CancelAfter(options.Value.ReadinessTimeout);
         try
         {
             if (readProps)

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using Microsoft.Extensions.Options;
 
@@ -28,10 +27,10 @@ internal sealed class BackendPool
     private readonly int _queueLimit;
     private int _turn;
 
-    public BackendPool(IOptions<HarmonyProxyOptions> options, TimeProvider time, ProxyMetrics metrics)
+    public BackendPool(IOptions<UpstreamOptions> options, TimeProvider time, ProxyMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var upstream = options.Value.Upstream;
+        var upstream = options.Value;
         _time = time;
         _metrics = metrics;
         _defaultSlots = upstream.MaxConcurrentRequests;

@@ -1,14 +1,13 @@
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Upstream;
 
 /// <summary>The key llama-server expects (its <c>--api-key</c>), from configuration or a mounted secret file, read once.</summary>
-internal sealed class UpstreamCredentials(IOptions<HarmonyProxyOptions> options)
+internal sealed class UpstreamCredentials(IOptions<UpstreamOptions> options)
 {
     private readonly Lazy<string?> _apiKey = new(() =>
     {
-        var upstream = options.Value.Upstream;
+        var upstream = options.Value;
         if (!string.IsNullOrWhiteSpace(upstream.ApiKey))
         {
             return upstream.ApiKey.Trim();

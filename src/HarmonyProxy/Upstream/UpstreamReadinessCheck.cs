@@ -1,5 +1,4 @@
 using System.Net;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -20,7 +19,7 @@ namespace HarmonyProxy.Upstream;
 /// </summary>
 internal sealed class UpstreamReadinessCheck(
     IServiceProvider services,
-    IOptionsMonitor<HarmonyProxyOptions> options,
+    IOptionsMonitor<UpstreamOptions> options,
     TimeProvider time,
     ProxyMetrics metrics,
     UpstreamSetupReport report,
@@ -38,8 +37,8 @@ internal sealed class UpstreamReadinessCheck(
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var settings = options.CurrentValue.Upstream;
-        var cacheFor = TimeSpan.FromSeconds(settings.ReadinessCacheSeconds);
+        var settings = options.CurrentValue;
+        var cacheFor = settings.ReadinessCache;
         if (_cached is { } fresh && time.GetElapsedTime(_cachedAt) < cacheFor)
         {
             return fresh;
@@ -80,7 +79,7 @@ internal sealed class UpstreamReadinessCheck(
         var upstream = services.GetRequiredService<UpstreamClient>();
         foreach (var backend in pool.Backends.Skip(1))
         {
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(settings.ReadinessTimeoutSeconds), time);
+            using var deadline = new CancellationTokenSource(settings.ReadinessTimeout, time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
             try
             {
@@ -104,7 +103,7 @@ internal sealed class UpstreamReadinessCheck(
 
     private async Task<UpstreamSetup> ProbeAsync(UpstreamOptions settings, CancellationToken cancellationToken)
     {
-        var timeout = TimeSpan.FromSeconds(settings.ReadinessTimeoutSeconds);
+        var timeout = settings.ReadinessTimeout;
         using var deadline = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         // A typed client per probe: this check is a singleton (it owns the cache), clients are not.

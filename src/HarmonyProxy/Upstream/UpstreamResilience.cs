@@ -1,5 +1,4 @@
 using System.Net;
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using Polly.Timeout;
@@ -47,7 +46,7 @@ internal static class UpstreamResilience
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = TimeSpan.FromSeconds(options.RetryBackoffSeconds),
+                Delay = options.RetryBackoff,
                 ShouldRetryAfterHeader = true,
                 ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && TakeRetry(args.Context)),
                 OnRetry = args =>
@@ -62,8 +61,8 @@ internal static class UpstreamResilience
         {
             FailureRatio = options.CircuitBreakerFailureRatio,
             MinimumThroughput = options.CircuitBreakerMinimumThroughput,
-            SamplingDuration = TimeSpan.FromSeconds(options.CircuitBreakerSamplingSeconds),
-            BreakDuration = TimeSpan.FromSeconds(options.CircuitBreakerBreakSeconds),
+            SamplingDuration = options.CircuitBreakerSampling,
+            BreakDuration = options.CircuitBreakerBreak,
             ShouldHandle = args => ValueTask.FromResult(IsFailure(args.Outcome)),
             OnOpened = args =>
             {
@@ -72,7 +71,7 @@ internal static class UpstreamResilience
             },
         });
 
-        pipeline.AddTimeout(TimeSpan.FromSeconds(options.FirstByteTimeoutSeconds));
+        pipeline.AddTimeout(options.FirstByteTimeout);
     }
 
     /// <summary>A chat request spends its client request's shared budget; other calls (probes, routes passed through) only MaxRetries.</summary>

@@ -1,5 +1,4 @@
 using System.Net;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Http.Resilience;
@@ -17,25 +16,29 @@ internal static class UpstreamServiceCollectionExtensions
     /// </summary>
     public static IHttpClientBuilder AddUpstreamClient(this IServiceCollection services)
     {
+        // This room's own settings: bound from their section, ranges and rules checked at start-up.
+        services.AddOptions<UpstreamOptions>().BindConfiguration(UpstreamOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>();
+        services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsRules>();
         services.AddSingleton<UpstreamBreakerState>();
         var client = services
             .AddHttpClient<UpstreamClient>(UpstreamClient.ClientName)
             .ConfigureHttpClient((provider, client) =>
             {
-                var options = provider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value;
-                client.BaseAddress = options.Upstream.ApiBaseUri();
+                var options = provider.GetRequiredService<IOptions<UpstreamOptions>>().Value;
+                client.BaseAddress = options.ApiBaseUri();
                 client.Timeout = Timeout.InfiniteTimeSpan;
             })
             .ConfigurePrimaryHttpMessageHandler(provider =>
             {
-                var options = provider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value;
+                var options = provider.GetRequiredService<IOptions<UpstreamOptions>>().Value;
                 return new SocketsHttpHandler
                 {
                     UseProxy = false,
                     AllowAutoRedirect = false,
                     AutomaticDecompression = DecompressionMethods.None,
                     UseCookies = false,
-                    ConnectTimeout = TimeSpan.FromSeconds(options.Upstream.ConnectTimeoutSeconds),
+                    ConnectTimeout = options.ConnectTimeout,
                     PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
                     EnableMultipleHttp2Connections = true,
                 };
@@ -52,7 +55,7 @@ internal static class UpstreamServiceCollectionExtensions
             var metrics = context.ServiceProvider.GetRequiredService<ProxyMetrics>();
             UpstreamResilience.Configure(
                 pipeline,
-                context.ServiceProvider.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Upstream,
+                context.ServiceProvider.GetRequiredService<IOptions<UpstreamOptions>>().Value,
                 reason => metrics.UpstreamRetries.WithLabels(reason).Inc(),
                 context.ServiceProvider.GetRequiredService<UpstreamBreakerState>());
         }).SelectPipelineByAuthority();

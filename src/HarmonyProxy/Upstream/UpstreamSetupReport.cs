@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Options;
@@ -13,10 +12,10 @@ internal sealed record UpstreamSetup(bool Ready, string State, LlamaServerProps?
 /// first found and whenever it changes, <c>harmony_proxy_upstream_info</c>, a warning metric
 /// when the chat template is not gpt-oss's, and the flavour of the first completion.
 /// </summary>
-internal sealed class UpstreamSetupReport(ProxyMetrics metrics, IOptions<HarmonyProxyOptions> options, ILogger<UpstreamSetupReport> logger)
+internal sealed class UpstreamSetupReport(ProxyMetrics metrics, IOptions<UpstreamOptions> options, ILogger<UpstreamSetupReport> logger)
 {
     private readonly Lock _gate = new();
-    private readonly string _upstream = options.Value.Upstream.ApiBaseUri().GetLeftPart(UriPartial.Authority);
+    private readonly string _upstream = options.Value.ApiBaseUri().GetLeftPart(UriPartial.Authority);
     private LlamaServerProps? _props;
     private int _flavourReported;
 

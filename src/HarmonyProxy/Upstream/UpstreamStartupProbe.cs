@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -10,14 +9,14 @@ namespace HarmonyProxy.Upstream;
 /// before Kubernetes asks <c>/readyz</c>. Waits double from 1 s to 30 s while llama-server is
 /// unreachable or loading.
 /// </summary>
-internal sealed class UpstreamStartupProbe(UpstreamReadinessCheck readiness, IOptions<HarmonyProxyOptions> options, TimeProvider time) : BackgroundService
+internal sealed class UpstreamStartupProbe(UpstreamReadinessCheck readiness, IOptions<UpstreamOptions> options, TimeProvider time) : BackgroundService
 {
     private static readonly TimeSpan FirstWait = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(30);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.Upstream.StartupReport)
+        if (!options.Value.StartupReport)
         {
             return;
         }

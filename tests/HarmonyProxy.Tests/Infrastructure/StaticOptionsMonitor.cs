@@ -1,14 +1,13 @@
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Tests.Infrastructure;
 
 /// <summary>Settings for a part built without a host.</summary>
-internal sealed class StaticOptionsMonitor(HarmonyProxyOptions value) : IOptionsMonitor<HarmonyProxyOptions>
+internal sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
 {
-    public HarmonyProxyOptions CurrentValue => value;
+    public T CurrentValue => value;
 
-    public HarmonyProxyOptions Get(string? name) => value;
+    public T Get(string? name) => value;
 
-    public IDisposable? OnChange(Action<HarmonyProxyOptions, string?> listener) => null;
+    public IDisposable? OnChange(Action<T, string?> listener) => null;
 }

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Responses;
 using HarmonyProxy.Tests.Infrastructure;
@@ -13,7 +12,7 @@ public sealed class InProcessConversationStoreTests
     [Fact]
     public async Task LeastRecentlyUsedGoFirst_WhenEntriesOrBytesRunOut()
     {
-        var store = Store(new ReasoningMemorySettings { MaxEntries = 2, MaxBytes = 10_000 });
+        var store = Store(new ReasoningMemoryOptions { MaxEntries = 2, MaxBytes = 10_000 });
         await store.SetAsync("a", new byte[100], default);
         await store.SetAsync("b", new byte[100], default);
         Assert.NotNull(await store.GetAsync("a", default)); // a is now the most recently used
@@ -23,7 +22,7 @@ public sealed class InProcessConversationStoreTests
         Assert.Null(await store.GetAsync("b", default));
         Assert.NotNull(await store.GetAsync("c", default));
 
-        var bytes = Store(new ReasoningMemorySettings { MaxEntries = 100, MaxBytes = 3_000 });
+        var bytes = Store(new ReasoningMemoryOptions { MaxEntries = 100, MaxBytes = 3_000 });
         await bytes.SetAsync("a", new byte[1_000], default);
         await bytes.SetAsync("b", new byte[1_000], default);
         await bytes.SetAsync("c", new byte[1_000], default);
@@ -34,7 +33,7 @@ public sealed class InProcessConversationStoreTests
     [Fact]
     public async Task TooOld_IsGone()
     {
-        var store = Store(new ReasoningMemorySettings { MaxAgeMinutes = 10 });
+        var store = Store(new ReasoningMemoryOptions { MaxAgeMinutes = 10 });
         await store.SetAsync("a", new byte[10], default);
 
         _time.Advance(TimeSpan.FromMinutes(9));
@@ -47,7 +46,7 @@ public sealed class InProcessConversationStoreTests
     [Fact]
     public async Task StoredResponses_AreFoundOnlyByTheirClient()
     {
-        var responses = new ResponseStore(Store(new ReasoningMemorySettings()));
+        var responses = new ResponseStore(Store(new ReasoningMemoryOptions()));
         await responses.PutAsync("me", "resp_1", new StoredResponse("""{"id":"resp_1"}"""u8.ToArray(), "[]"u8.ToArray()), default);
 
         Assert.Null(await responses.GetAsync("someone else", "resp_1", default));
@@ -57,6 +56,6 @@ public sealed class InProcessConversationStoreTests
         Assert.Null(await responses.GetAsync("me", "resp_1", default));
     }
 
-    private InProcessConversationStore Store(ReasoningMemorySettings settings) =>
-        new(new StaticOptionsMonitor(new HarmonyProxyOptions { ReasoningMemory = settings }), _time);
+    private InProcessConversationStore Store(ReasoningMemoryOptions settings) =>
+        new(new StaticOptionsMonitor<ReasoningMemoryOptions>(settings), _time);
 }

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Responses;
 using Microsoft.AspNetCore.DataProtection;
 using HarmonyProxy.Tests.Infrastructure;
@@ -37,5 +36,5 @@ public sealed class ReasoningSealerTests
     }
 
     private static ReasoningSealer Sealer(IDataProtectionProvider keys) =>
-        new(keys, new StaticOptionsMonitor(new HarmonyProxyOptions()));
+        new(keys, new StaticOptionsMonitor<ResponsesOptions>(new ResponsesOptions()));
 }

@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+
+namespace HarmonyProxy.Configuration;
+
+/// <summary>
+/// A number setting's range, for the options validation source generator: the error names the
+/// setting as an operator writes it (configuration key and environment variable) and the value it
+/// had, which <see cref="RangeAttribute"/>'s message leaves out. NaN is never in range.
+/// </summary>
+/// <param name="setting">The key and alias, e.g. <c>HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT)</c>.</param>
+/// <param name="rule">What a valid value is, e.g. <c>a positive number of seconds</c>.</param>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class SettingRangeAttribute(string setting, string rule) : ValidationAttribute
+{
+    public string Setting { get; } = setting;
+
+    public string Rule { get; } = rule;
+
+    public double Minimum { get; init; } = double.MinValue;
+
+    public double Maximum { get; init; } = double.MaxValue;
+
+    /// <summary>True when <see cref="Minimum"/> itself is not allowed (a positive duration).</summary>
+    public bool MinimumExcluded { get; init; }
+
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
+    {
+        var number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+        var inRange = (MinimumExcluded ? number > Minimum : number >= Minimum) && number <= Maximum;
+        return inRange
+            ? ValidationResult.Success
+            : new ValidationResult(string.Create(CultureInfo.InvariantCulture, $"{Setting} must be {Rule}; got {value}."));
+    }
+}

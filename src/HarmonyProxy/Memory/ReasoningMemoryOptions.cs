@@ -1,0 +1,40 @@
+using HarmonyProxy.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace HarmonyProxy.Memory;
+
+/// <summary>The <c>HarmonyProxy:ReasoningMemory</c> settings, bound by this room on its own.</summary>
+internal sealed class ReasoningMemoryOptions
+{
+    public const string SectionName = "HarmonyProxy:ReasoningMemory";
+
+    /// <summary>Restore the reasoning of tool-call turns that a client's history lacks (<c>REASONING_MEMORY_ENABLED</c>).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Entries kept at most in this process (reasoning per tool call, stored responses); the least recently used go first.</summary>
+    [SettingRange("HarmonyProxy:ReasoningMemory:MaxEntries", "a positive number", Minimum = 1)]
+    public int MaxEntries { get; set; } = 10_000;
+
+    /// <summary>The most bytes the entries hold together in this process; on Redis, the largest one entry may be.</summary>
+    [SettingRange("HarmonyProxy:ReasoningMemory:MaxBytes", "a positive number of bytes", Minimum = 1)]
+    public long MaxBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>How long an entry lives.</summary>
+    [SettingRange("HarmonyProxy:ReasoningMemory:MaxAgeMinutes", "a positive number of minutes", Minimum = 0, MinimumExcluded = true)]
+    public double MaxAgeMinutes { get; set; } = 120;
+
+    /// <summary>A Redis connection string (<c>host:port,password=…</c>) to share the store, and the Data Protection keys, between replicas (<c>REASONING_MEMORY_REDIS</c>); empty: in-process.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>The longest a request waits for Redis before going on without it.</summary>
+    [SettingRange("HarmonyProxy:ReasoningMemory:RedisTimeoutMilliseconds", "a positive number of milliseconds", Minimum = 1)]
+    public int RedisTimeoutMilliseconds { get; set; } = 200;
+
+    public TimeSpan MaxAge => TimeSpan.FromMinutes(MaxAgeMinutes);
+
+    public TimeSpan RedisTimeout => TimeSpan.FromMilliseconds(RedisTimeoutMilliseconds);
+}
+
+/// <summary>The ranges of <see cref="ReasoningMemoryOptions"/>, checked by code the options source generator writes.</summary>
+[OptionsValidator]
+internal sealed partial class ReasoningMemoryOptionsValidator : IValidateOptions<ReasoningMemoryOptions>;
