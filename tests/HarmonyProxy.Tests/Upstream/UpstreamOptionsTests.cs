@@ -20,19 +20,10 @@ public sealed class UpstreamOptionsTests
     [InlineData(nameof(UpstreamOptions.CircuitBreakerFailureRatio), 1.5, "HarmonyProxy:Upstream:CircuitBreakerFailureRatio must be in (0, 1]; got 1.5.")]
     [InlineData(nameof(UpstreamOptions.CircuitBreakerSamplingSeconds), 0.25, "HarmonyProxy:Upstream:CircuitBreakerSamplingSeconds must be at least 0.5; got 0.25.")]
     [InlineData(nameof(UpstreamOptions.ReadinessCacheSeconds), -0.5, "HarmonyProxy:Upstream:ReadinessCacheSeconds must be 0 or more seconds; got -0.5.")]
-    public void Ranges_NameTheSettingAndItsValue(string property, double value, string expected)
-    {
-        var options = new UpstreamOptions();
-        typeof(UpstreamOptions).GetProperty(property)!.SetValue(options, value);
-
-        Assert.Equal([expected], Errors(options));
-    }
-
-    [Theory]
     [InlineData(nameof(UpstreamOptions.MaxRetries), 11, "HarmonyProxy:Upstream:MaxRetries (MAX_RETRIES) must be between 0 and 10; got 11.")]
     [InlineData(nameof(UpstreamOptions.MaxConcurrentRequests), 0, "HarmonyProxy:Upstream:MaxConcurrentRequests must be at least 1; got 0.")]
     [InlineData(nameof(UpstreamOptions.SlotsPerBackend), -1, "HarmonyProxy:Upstream:SlotsPerBackend must be 0 (from /props) or positive; got -1.")]
-    public void IntegerRanges_NameTheSettingAndItsValue(string property, int value, string expected)
+    public void Ranges_NameTheSettingAndItsValue(string property, object value, string expected)
     {
         var options = new UpstreamOptions();
         typeof(UpstreamOptions).GetProperty(property)!.SetValue(options, value);
