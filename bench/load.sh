@@ -10,6 +10,9 @@
 # ROUNDS=n the number of measured rounds, interleaved across the ways (5); medians are reported.
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy only (runtime experiments,
 # e.g. DOTNET_gcServer=0); the figures in the README were taken without it.
+# PROXY_MEMORY_LIMIT=256M runs HarmonyProxy inside a real memory cgroup with that limit, as a
+# container runs it: the runtime sizes its heap from the limit, and going over it is an OOM kill
+# (a failed stream). The cgroup's peak usage and OOM kills are reported after the rounds.
 # PROXY_DLL=path runs another build of HarmonyProxy (a ReadyToRun publish, say) instead of the
 # Release build; WARMUP=0 ROUNDS=1 then measures a cold process (cold-start CPU per token).
 set -euo pipefail
@@ -31,7 +34,10 @@ dotnet build -c Release src/HarmonyProxy/HarmonyProxy.csproj -v quiet -nologo >/
 LOAD="dotnet bench/HarmonyProxy.LoadTest/bin/Release/net10.0/HarmonyProxy.LoadTest.dll"
 
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; kill "$(cat "$work/nginx.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true; kill "$(cat "$work/nginx.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$work"
+  if [ -n "${cgroup:-}" ]; then wait "${pids[@]}" 2>/dev/null || true; rmdir "$cgroup" 2>/dev/null || true; fi
+}
 trap cleanup EXIT INT TERM
 
 $LOAD upstream --urls "http://$UP" --tokens "$TOKENS" --rate "$RATE" >"$work/upstream.log" 2>&1 &
@@ -65,13 +71,40 @@ CONF
 nginx -c "$work/nginx.conf" -p "$work" &
 pids+=($!)
 
+# A memory cgroup for HarmonyProxy alone (v1 here; v2 where the unified hierarchy holds the memory controller).
+launcher=()
+cgroup=""
+if [ -n "${PROXY_MEMORY_LIMIT:-}" ]; then
+  limit_bytes=$(numfmt --from=iec "$PROXY_MEMORY_LIMIT")
+  if [ -w /sys/fs/cgroup/memory ]; then
+    cgroup=/sys/fs/cgroup/memory/harmony-proxy-load-$$
+    mkdir "$cgroup"
+    echo "$limit_bytes" >"$cgroup/memory.limit_in_bytes"
+    peak_file=$cgroup/memory.max_usage_in_bytes
+    oom_kills() { awk '$1 == "oom_kill" {print $2}' "$cgroup/memory.oom_control"; }
+  elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    cgroup=/sys/fs/cgroup/harmony-proxy-load-$$
+    mkdir "$cgroup"
+    echo "$limit_bytes" >"$cgroup/memory.max"
+    peak_file=$cgroup/memory.peak
+    oom_kills() { awk '$1 == "oom_kill" {print $2}' "$cgroup/memory.events"; }
+  else
+    echo "PROXY_MEMORY_LIMIT: no writable memory cgroup here" >&2; exit 1
+  fi
+  # shellcheck disable=SC2016
+  launcher=(sh -c 'echo $$ >"$0" && exec "$@"' "$cgroup/cgroup.procs")
+  # As in a fresh container, the runtime's and the app's files are read into the page cache by the
+  # proxy itself, so the cgroup is charged for them (where the machine lets us drop the cache).
+  sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+fi
+
 # HarmonyProxy runs with the Dockerfile's runtime switch (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS).
 UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
   HarmonyProxy__Upstream__MaxConcurrentRequests=10000 HarmonyProxy__Upstream__MaxQueuedRequests=10000 \
   HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
   HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
-  env ${PROXY_ENV:-} dotnet "${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}" >"$work/proxy.log" 2>&1 &
+  "${launcher[@]}" env ${PROXY_ENV:-} dotnet "${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 
@@ -85,12 +118,30 @@ cpu_of() { local total=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && total=$((t
 status_kb() { local field=$1 total=0; shift; for p in "$@"; do [ -r "/proc/$p/status" ] && total=$((total + $(awk -v f="$field:" '$1 == f {print $2}' "/proc/$p/status"))); done; echo "$total"; }
 nginx_pids() { pgrep -f "nginx: worker process" | tr '\n' ' '; }
 
+# managed_heap_peak URL: the largest GC.GetTotalMemory (dotnet_total_memory_bytes) the proxy
+# reports while the streams run, sampled four times a second into $work/heap_peak.
+managed_heap_peak() {
+  local peak=0 value
+  while :; do
+    value=$(curl -sf "$1/metrics" | awk '$1 == "dotnet_total_memory_bytes" {printf "%d", $2}') || true
+    if [ -n "$value" ] && [ "$value" -gt "$peak" ]; then peak=$value; echo "$peak" >"$work/heap_peak"; fi
+    sleep 0.25
+  done
+}
+
 run() { # label url pids...
   local label=$1 url=$2; shift 2
-  local before after
+  local before after sampler=""
+  if [ -n "$cgroup" ] && [ "$label" = harmony-proxy ]; then
+    echo 0 >"$work/heap_peak"; managed_heap_peak "$url" & sampler=$!
+  fi
   before=$(cpu_of "$@")
   line=$($LOAD client --url "$url" --streams "$STREAMS" --label "$label" || true)
   after=$(cpu_of "$@")
+  if [ -n "$sampler" ]; then
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    line="$line managed_heap_peak_mb=$(( $(cat "$work/heap_peak") / 1048576 )) heap_per_stream_kb=$(( ($(cat "$work/heap_peak") - IDLE_HEAP) / 1024 / STREAMS ))"
+  fi
   local tokens; tokens=$(echo "$line" | sed -n 's/.*tokens=\([0-9]*\).*/\1/p')
   local cpu="n/a" rss="n/a" idle="n/a" per_stream="n/a"
   if [ "$#" -gt 0 ] && [ "${tokens:-0}" -gt 0 ]; then
@@ -109,6 +160,7 @@ run() { # label url pids...
 # Idle memory right after start-up, before any stream: the base for memory per stream.
 idle_nginx=$(status_kb VmRSS $(nginx_pids))
 idle_proxy=$(status_kb VmRSS "$proxy_pid")
+IDLE_HEAP=$(curl -sf "http://$PROXY/metrics" | awk '$1 == "dotnet_total_memory_bytes" {printf "%d", $2}' || echo 0)
 
 # Warm-up (not measured), the same for every way: WARMUP full-size runs fill connection pools
 # and nginx's keepalive pool and let .NET's tiered JIT reach its final code (tier-1 with PGO
@@ -158,3 +210,7 @@ awk '
       print line
     }
   }' "$work/rounds.txt"
+
+if [ -n "$cgroup" ]; then
+  echo "cgroup: limit=$((limit_bytes / 1048576)) MiB peak_usage=$(( $(cat "$peak_file") / 1048576 )) MiB oom_kills=$(oom_kills) proxy_alive=$(kill -0 "$proxy_pid" 2>/dev/null && echo yes || echo no)"
+fi
