@@ -19,10 +19,7 @@ internal sealed partial class CompletionRun
         try
         {
             await using var events = new UpstreamEventReader(await response.Content.ReadAsStreamAsync(cancellation), options.Upstream.MaxUpstreamEventBytes);
-            var mediaType = response.Content.Headers.ContentType?.MediaType;
-            // An upstream that ignored stream:true answers with one JSON completion.
-            var eventStream = mediaType is null || mediaType.Contains("event-stream", StringComparison.OrdinalIgnoreCase);
-            end = await CompletionRelay.RunAsync(events, eventStream, translator, watchdog, () => AfterEventAsync(client, cancellation), cancellation);
+            end = await CompletionRelay.RunAsync(events, UpstreamBodies.IsEventStream(response), translator, watchdog, () => AfterEventAsync(client, cancellation), cancellation);
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException)
         {
