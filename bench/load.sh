@@ -7,7 +7,8 @@
 # peak RSS and memory per open stream of the middle process. Loopback only; bounded in time.
 #   bench/load.sh [streams=200] [tokens=200] [rate=50]
 # WARMUP=n sets the number of unmeasured full-size runs per way before the measured ones (4);
-# ROUNDS=n the number of measured rounds, interleaved across the ways (5); medians are reported.
+# WARMUP_STREAMS=n makes each warm-up run n streams instead of the measured number (how much
+# warm-up a fresh process needs); ROUNDS=n the number of measured rounds, interleaved across the ways (5); medians are reported.
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy only (runtime experiments,
 # e.g. DOTNET_gcServer=0); the figures in the README were taken without it.
 # PROXY_MEMORY_LIMIT=256M runs HarmonyProxy inside a real memory cgroup with that limit, as a
@@ -168,7 +169,7 @@ IDLE_HEAP=$(curl -sf "http://$PROXY/metrics" | awk '$1 == "dotnet_total_memory_b
 # long-running service, not its first seconds.
 WARMUP=${WARMUP:-4}
 for target in $UP $NGINX $PROXY; do
-  for _ in $(seq 1 "$WARMUP"); do $LOAD client --url "http://$target" --streams "$STREAMS" --label warmup >/dev/null || true; done
+  for _ in $(seq 1 "$WARMUP"); do $LOAD client --url "http://$target" --streams "${WARMUP_STREAMS:-$STREAMS}" --label warmup >/dev/null || true; done
 done
 
 # Measured rounds, interleaved (direct, nginx, HarmonyProxy, then again): this machine's noise
