@@ -23,13 +23,13 @@ internal static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddSingleton<BackendPool>();
         builder.Services.AddHostedService<BackendMonitor>();
         builder.Services.AddHostedService<BackendDiscovery>();
-        if (!string.IsNullOrEmpty(builder.Configuration[$"{HarmonyProxyOptions.SectionName}:Upstream:BackendsDns"]))
+        var upstream = builder.Configuration.GetSection(UpstreamOptions.SectionName).Get<UpstreamOptions>() ?? new UpstreamOptions();
+        if (!string.IsNullOrEmpty(upstream.BackendsDns))
         {
             // Only YARP's DNS destination resolver is used, not its proxy.
-            var refresh = double.TryParse(builder.Configuration[$"{HarmonyProxyOptions.SectionName}:Upstream:DnsRefreshSeconds"], System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : 30;
             builder.Services.AddReverseProxy().AddDnsDestinationResolver(o =>
             {
-                o.RefreshPeriod = TimeSpan.FromSeconds(refresh);
+                o.RefreshPeriod = upstream.DnsRefreshInterval;
                 o.AddressFamily = System.Net.Sockets.AddressFamily.InterNetwork;
             });
         }

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Responses;
 using Microsoft.AspNetCore.DataProtection;
@@ -19,9 +18,8 @@ internal static class MemorySetup
     public static WebApplicationBuilder AddHarmonyProxyMemory(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var section = builder.Configuration.GetSection(HarmonyProxyOptions.SectionName);
-        var redis = section["ReasoningMemory:Redis"];
-        var keysDirectory = section["Responses:KeysDirectory"];
+        var redis = builder.Configuration.GetSection(ReasoningMemoryOptions.SectionName)[nameof(ReasoningMemoryOptions.Redis)];
+        var keysDirectory = builder.Configuration.GetSection(ResponsesOptions.SectionName)[nameof(ResponsesOptions.KeysDirectory)];
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName("HarmonyProxy");
 
         if (string.IsNullOrWhiteSpace(redis))
