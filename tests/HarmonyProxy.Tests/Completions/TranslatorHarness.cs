@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using HarmonyProxy.Completions;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.Upstream;
 
 namespace HarmonyProxy.Tests.Completions;
 
@@ -35,16 +36,42 @@ internal static class TranslatorHarness
         }
 
         // A memory stream completes every read at once: the relay runs synchronously here.
-        RelayAsync(Encoding.UTF8.GetBytes(body.ToString()), translator).GetAwaiter().GetResult();
+        RelayAsync(Encoding.UTF8.GetBytes(body.ToString()), translator, bodyEndsEarly: null).GetAwaiter().GetResult();
     }
 
-    private static async Task RelayAsync(byte[] body, CompletionTranslator translator)
+    /// <summary>
+    /// The relay over a recorded upstream body, ended as <c>CompletionRun</c> ends it: one error
+    /// event after an upstream error; when the body ends before upstream finished,
+    /// <paramref name="bodyEndsEarly"/> says how (a watchdog's <c>length</c> finish, the
+    /// "closed before finishing" error, or null: left open, as a test of a partial stream wants).
+    /// </summary>
+    public static async Task RelayAsync(byte[] body, CompletionTranslator translator, EarlyEnd? bodyEndsEarly)
     {
         await using var upstream = new UpstreamEventReader(new MemoryStream(body), 1 << 20);
         var end = await CompletionRelay.RunAsync(upstream, eventStream: true, translator, watchdog: null, static () => ValueTask.CompletedTask, CancellationToken.None);
-        if (end == RelayEnd.UpstreamError)
+        var failure = (end, bodyEndsEarly) switch
         {
-            translator.Fail(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code);
+            (RelayEnd.UpstreamError, _) => UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code),
+            (RelayEnd.EndedEarly, EarlyEnd.StreamEnded) => UpstreamFailure.StreamEnded(),
+            _ => null,
+        };
+        if (failure is not null)
+        {
+            translator.Fail(failure.Message, failure.Type, failure.Code);
+        }
+        else if (end == RelayEnd.EndedEarly && bodyEndsEarly == EarlyEnd.Watchdog)
+        {
+            translator.Complete(cut: true);
         }
     }
+}
+
+/// <summary>How a recorded body that ends before upstream finished is ended.</summary>
+internal enum EarlyEnd
+{
+    /// <summary>A watchdog ended the generation: a <c>length</c> finish.</summary>
+    Watchdog,
+
+    /// <summary>The connection closed: one error event.</summary>
+    StreamEnded,
 }

@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HarmonyProxy.Completions;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.Tests.Completions;
 using HarmonyProxy.Tests.Infrastructure;
-using HarmonyProxy.Upstream;
 
 namespace HarmonyProxy.Tests.Payloads;
 
@@ -85,36 +85,8 @@ public sealed partial class GoldenPayloadTests
             ? new CompletionTranslator(chunks, output, options["includeUsage"]!.GetValue<bool>())
             : new CompletionTranslator(accumulator, output, passUsage: true);
 
-        await RelayAsync(upstream, translator, cutAtEnd: options["end"]!.GetValue<string>() == "watchdog");
+        await TranslatorHarness.RelayAsync(upstream, translator, options["end"]!.GetValue<string>() == "watchdog" ? EarlyEnd.Watchdog : EarlyEnd.StreamEnded);
         return stream ? Encoding.UTF8.GetString(buffer.WrittenSpan) : Encoding.UTF8.GetString(accumulator.ToJson());
-    }
-
-    /// <summary>
-    /// The proxy's relay (<see cref="CompletionRelay"/>) over a recorded upstream body, ended as
-    /// <c>CompletionRun</c> ends it: one error event after an upstream error, and a <c>length</c>
-    /// finish when the body ends early and <paramref name="cutAtEnd"/> says a watchdog ended it.
-    /// </summary>
-    internal static async Task RelayAsync(byte[] upstream, CompletionTranslator translator, bool cutAtEnd)
-    {
-        await using var events = new UpstreamEventReader(new MemoryStream(upstream), 1 << 20);
-        var end = await CompletionRelay.RunAsync(events, eventStream: true, translator, watchdog: null, static () => ValueTask.CompletedTask, CancellationToken.None);
-        if (end == RelayEnd.EndedEarly && cutAtEnd)
-        {
-            // A watchdog ended the generation: a length finish.
-            translator.Complete(cut: true);
-            return;
-        }
-
-        var failure = end switch
-        {
-            RelayEnd.UpstreamError => UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code),
-            RelayEnd.EndedEarly => UpstreamFailure.StreamEnded(),
-            _ => null,
-        };
-        if (failure is not null)
-        {
-            translator.Fail(failure.Message, failure.Type, failure.Code);
-        }
     }
 
     /// <summary>Tool-call ids are random; JSON bodies are indented so the golden files read well.</summary>

@@ -9,6 +9,7 @@ using HarmonyProxy.Configuration;
 using HarmonyProxy.OpenAi.Responses;
 using HarmonyProxy.Requests;
 using HarmonyProxy.Responses;
+using HarmonyProxy.Tests.Completions;
 using HarmonyProxy.Tests.Infrastructure;
 
 namespace HarmonyProxy.Tests.Payloads;
@@ -55,7 +56,7 @@ public sealed class ResponsesPayloadTests
         using var output = new ResponsesOutput(context, request.Stream ? buffer : null);
         var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = RequestedTools.From(request.ChatRequest) }, passUsage: true);
 
-        await GoldenPayloadTests.RelayAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), translator, cutAtEnd: false);
+        await TranslatorHarness.RelayAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), translator, EarlyEnd.StreamEnded);
 
         var actual = request.Stream
             ? GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(buffer.WrittenSpan), stream: true)
