@@ -14,8 +14,8 @@
 # PROXY_MEMORY_LIMIT=256M runs HarmonyProxy inside a real memory cgroup with that limit, as a
 # container runs it: the runtime sizes its heap from the limit, and going over it is an OOM kill
 # (a failed stream). The cgroup's peak usage and OOM kills are reported after the rounds.
-# PROXY_DLL=path runs another build of HarmonyProxy (a ReadyToRun publish, say) instead of the
-# Release build; WARMUP=0 ROUNDS=1 then measures a cold process (cold-start CPU per token).
+# PROXY_DLL=path runs another build of HarmonyProxy (a ReadyToRun publish, say; or a Native AOT
+# executable, which is run as it is) instead of the Release build; WARMUP=0 ROUNDS=1 then measures a cold process (cold-start CPU per token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STREAMS=${1:-200}
@@ -99,13 +99,18 @@ if [ -n "${PROXY_MEMORY_LIMIT:-}" ]; then
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
 fi
 
+proxy_dll=${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}
+case "$proxy_dll" in
+  *.dll) proxy_command=(dotnet "$proxy_dll") ;;
+  *) proxy_command=("$proxy_dll") ;;
+esac
 # HarmonyProxy runs with the Dockerfile's runtime switch (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS).
 UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
   HarmonyProxy__Upstream__MaxConcurrentRequests=10000 HarmonyProxy__Upstream__MaxQueuedRequests=10000 \
   HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
   HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
-  "${launcher[@]}" env ${PROXY_ENV:-} dotnet "${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}" >"$work/proxy.log" 2>&1 &
+  "${launcher[@]}" env ${PROXY_ENV:-} "${proxy_command[@]}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 

@@ -2,6 +2,8 @@
 # Cold start: time from process start to the first 200 on /healthz, then to the end of the first
 # streamed completion, against the llama-server simulator. Loopback only.
 #   bench/ready.sh [publish-dir=artifacts/publish] [runs=3]
+# The publish directory holds the Native AOT executable (HarmonyProxy), or a JIT build
+# (HarmonyProxy.dll, run with dotnet) for comparison.
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy (runtime experiments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +16,11 @@ dotnet tools/LlamaServerSim/bin/Release/net10.0/LlamaServerSim.dll --urls "http:
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
 until curl -sf "http://$SIM/health" >/dev/null 2>&1; do sleep 0.05; done
+if [ -f "$DIR/HarmonyProxy.dll" ]; then proxy_command=(dotnet "$DIR/HarmonyProxy.dll"); else proxy_command=("$DIR/HarmonyProxy"); fi
 for _ in $(seq 1 "$RUNS"); do
   start=$(date +%s%N)
   env ${PROXY_ENV:-} UPSTREAM_BASE_URL="http://$SIM/v1" HarmonyProxy__Upstream__StartupReport=false \
-    dotnet "$DIR/HarmonyProxy.dll" --urls "http://$PROXY" >/dev/null 2>&1 &
+    "${proxy_command[@]}" --urls "http://$PROXY" >/dev/null 2>&1 &
   proxy=$!
   until curl -sf "http://$PROXY/healthz" >/dev/null 2>&1; do sleep 0.005; done
   ready=$(date +%s%N)

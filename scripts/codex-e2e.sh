@@ -5,7 +5,8 @@
 # Codex's last message, the file, and what llama-server received: each step's reasoning carried
 # back on the assistant turn that made the call.
 #
-#   scripts/codex-e2e.sh [proxy.dll]     (default: the Release build; run `dotnet build -c Release` first)
+#   scripts/codex-e2e.sh [proxy]     (the Native AOT executable, or a HarmonyProxy.dll run with dotnet;
+#                                     default: the Release build; run `dotnet build -c Release` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -15,6 +16,10 @@ proxy_dll=${1:-$root/src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}
 sim_dll=$root/tools/LlamaServerSim/bin/Release/net10.0/LlamaServerSim.dll
 install_dir=${CODEX_INSTALL_DIR:-$root/.cache/codex-$codex_version}
 test -f "$proxy_dll" && test -f "$sim_dll" || { echo "build first: dotnet build HarmonyProxy.sln -c Release" >&2; exit 1; }
+case "$proxy_dll" in
+  *.dll) proxy_command=(dotnet "$proxy_dll") ;;
+  *) proxy_command=("$proxy_dll") ;;
+esac
 
 if ! command -v npm >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -45,7 +50,7 @@ for flavour in raw stripped parsed; do
   dotnet "$sim_dll" --urls "http://127.0.0.1:$sim_port" --flavour "$flavour" --tokens-per-second 0 --context-size 131072 >"$dir/sim.log" 2>&1 &
   pids+=($!)
   UPSTREAM_BASE_URL=http://127.0.0.1:$sim_port/v1 ASPNETCORE_URLS=http://127.0.0.1:$proxy_port \
-    HarmonyProxy__Responses__KeysDirectory=$dir/keys dotnet "$proxy_dll" >"$dir/proxy.log" 2>&1 &
+    HarmonyProxy__Responses__KeysDirectory=$dir/keys "${proxy_command[@]}" >"$dir/proxy.log" 2>&1 &
   pids+=($!)
   wait_for "http://127.0.0.1:$sim_port/health"; wait_for "http://127.0.0.1:$proxy_port/healthz"
 

@@ -75,7 +75,7 @@ internal static class ResponsesApi
                 conversation.Add(item!.DeepClone());
             }
 
-            await store.PutAsync(owner, responseContext.Id, new StoredResponse(finished.ToJson(), JsonSerializer.SerializeToUtf8Bytes(conversation, OpenAiJson.SerializerOptions)), CancellationToken.None);
+            await store.PutAsync(owner, responseContext.Id, new StoredResponse(finished.ToJson(), OpenAiJson.ToUtf8Bytes(conversation)), CancellationToken.None);
         }
     }
 
@@ -99,7 +99,8 @@ internal static class ResponsesApi
             return;
         }
 
-        await context.Response.WriteAsJsonAsync(new JsonObject { ["id"] = id, ["object"] = "response", ["deleted"] = true }, OpenAiJson.SerializerOptions, context.RequestAborted);
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(OpenAiJson.ToUtf8Bytes(new JsonObject { ["id"] = id, ["object"] = "response", ["deleted"] = true }), context.RequestAborted);
     }
 
     /// <summary>Read, parse, continue a stored conversation, map and prepare, in a method of its own so the trees die here.</summary>

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace HarmonyProxy.OpenAi;
 
@@ -16,4 +18,31 @@ internal static class OpenAiJson
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
+
+    /// <summary>
+    /// A JSON tree as UTF-8 bytes, written as <see cref="SerializerOptions"/> would write it, but
+    /// without the serializer's reflection, which the Native AOT build does not have.
+    /// </summary>
+    public static byte[] ToUtf8Bytes(JsonNode node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            node.WriteTo(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Appends a node. <c>JsonArray.Add(new JsonObject())</c> binds to the generic
+    /// <c>Add&lt;T&gt;</c>, which wraps values by reflection (refused by the Native AOT build);
+    /// typed as a node, the item takes the plain overload.
+    /// </summary>
+    public static void Append(this JsonArray array, JsonNode? item)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        array.Add(item);
+    }
 }

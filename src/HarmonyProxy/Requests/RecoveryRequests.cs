@@ -22,7 +22,7 @@ internal static class RecoveryRequests
         var request = Parse(upstreamBody);
         request["reasoning_format"] = "none";
         request["parse_tool_calls"] = false;
-        return JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
+        return OpenAiJson.ToUtf8Bytes(request);
     }
 
     /// <summary>The same request with its history repaired for the gpt-oss template; null when nothing in it needed repair.</summary>
@@ -30,7 +30,7 @@ internal static class RecoveryRequests
     {
         var request = Parse(upstreamBody);
         repairedMessages = request["messages"] is JsonArray messages ? HistoryRepair.RepairForTemplate(messages) : 0;
-        return repairedMessages == 0 ? null : JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
+        return repairedMessages == 0 ? null : OpenAiJson.ToUtf8Bytes(request);
     }
 
     // The prepared body was serialized by the proxy from a validated object: it parses.

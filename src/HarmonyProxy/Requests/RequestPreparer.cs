@@ -121,7 +121,7 @@ internal static class RequestPreparer
         request["cache_prompt"] ??= true;
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
-        var upstreamBody = JsonSerializer.SerializeToUtf8Bytes(request, OpenAiJson.SerializerOptions);
+        var upstreamBody = OpenAiJson.ToUtf8Bytes(request);
         return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, RequestedTools.From(request))
         {
             ReasoningKept = kept,
@@ -241,7 +241,7 @@ internal static class RequestPreparer
         var merged = new JsonArray();
         foreach (var stop in stops.Where(stop => stop.Length > 0).Distinct(StringComparer.Ordinal))
         {
-            merged.Add(stop);
+            merged.Append(stop);
         }
 
         request["stop"] = merged;

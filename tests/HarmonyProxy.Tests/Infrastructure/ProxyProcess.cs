@@ -6,9 +6,10 @@ using System.Text.Json.Nodes;
 namespace HarmonyProxy.Tests.Infrastructure;
 
 /// <summary>
-/// HarmonyProxy as a real process (the built <c>HarmonyProxy.dll</c> under <c>dotnet</c>), on a
-/// loopback port it chooses, for what only a real process shows: signals and exit. Its JSON log
-/// lines are the handshakes.
+/// HarmonyProxy as a real process (the built <c>HarmonyProxy.dll</c> under <c>dotnet</c>, or the
+/// Native AOT executable that <c>HARMONY_PROXY_EXECUTABLE</c> names, as <c>.ci/run</c> does), on a
+/// loopback port it chooses, for what only a real process shows: signals, exit, the shipped
+/// binary. Its JSON log lines are the handshakes.
 /// </summary>
 internal sealed partial class ProxyProcess : IAsyncDisposable
 {
@@ -32,15 +33,20 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
 
     public static async Task<ProxyProcess> StartAsync(Uri upstream, IReadOnlyDictionary<string, string> settings, TimeSpan bound)
     {
-        var dll = ProxyDll();
-        var start = new ProcessStartInfo("dotnet")
+        var executable = Environment.GetEnvironmentVariable("HARMONY_PROXY_EXECUTABLE") is { Length: > 0 } native ? Path.GetFullPath(native) : null;
+        var dll = executable is null ? ProxyDll() : null;
+        var start = new ProcessStartInfo(executable ?? "dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            WorkingDirectory = Path.GetDirectoryName(executable ?? dll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(dll);
+        if (dll is not null)
+        {
+            start.ArgumentList.Add(dll);
+        }
+
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add("http://127.0.0.1:0");
         start.Environment["UPSTREAM_BASE_URL"] = upstream.ToString();

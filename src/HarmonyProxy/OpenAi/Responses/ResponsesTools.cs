@@ -157,7 +157,7 @@ internal sealed class ResponsesTools
             }
         }
 
-        ChatTools.Add(new JsonObject { ["type"] = "function", ["function"] = function });
+        ChatTools.Append(new JsonObject { ["type"] = "function", ["function"] = function });
         return null;
     }
 
