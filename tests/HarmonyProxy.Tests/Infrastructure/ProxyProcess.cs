@@ -33,7 +33,7 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
 
     public static async Task<ProxyProcess> StartAsync(Uri upstream, IReadOnlyDictionary<string, string> settings, TimeSpan bound)
     {
-        var executable = Environment.GetEnvironmentVariable("HARMONY_PROXY_EXECUTABLE") is { Length: > 0 } native ? Path.GetFullPath(native) : null;
+        var executable = Environment.GetEnvironmentVariable("HARMONY_PROXY_EXECUTABLE") is { Length: > 0 } native ? Path.GetFullPath(native, Repository.Root) : null;
         var dll = executable is null ? ProxyDll() : null;
         var start = new ProcessStartInfo(executable ?? "dotnet")
         {
