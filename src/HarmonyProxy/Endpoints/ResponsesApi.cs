@@ -87,8 +87,7 @@ internal static class ResponsesApi
             return;
         }
 
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(stored.Response, context.RequestAborted);
+        await WriteJsonAsync(context, stored.Response);
     }
 
     public static async Task DeleteAsync(HttpContext context, string id, ResponseStore store)
@@ -99,8 +98,13 @@ internal static class ResponsesApi
             return;
         }
 
+        await WriteJsonAsync(context, OpenAiJson.ToUtf8Bytes(new JsonObject { ["id"] = id, ["object"] = "response", ["deleted"] = true }));
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, byte[] json)
+    {
         context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(OpenAiJson.ToUtf8Bytes(new JsonObject { ["id"] = id, ["object"] = "response", ["deleted"] = true }), context.RequestAborted);
+        await context.Response.Body.WriteAsync(json, context.RequestAborted);
     }
 
     /// <summary>Read, parse, continue a stored conversation, map and prepare, in a method of its own so the trees die here.</summary>
