@@ -36,11 +36,12 @@ internal static class OpenAiJson
     }
 
     /// <summary>
-    /// Appends a node. <c>JsonArray.Add(new JsonObject())</c> binds to the generic
+    /// Adds a node. <c>JsonArray.Add(new JsonObject())</c> binds to the generic
     /// <c>Add&lt;T&gt;</c>, which wraps values by reflection (refused by the Native AOT build);
-    /// typed as a node, the item takes the plain overload.
+    /// typed as a node, the item takes the plain overload. (Not named <c>Append</c>: LINQ's
+    /// <c>Append</c> returns a new sequence and would compile silently where this is not imported.)
     /// </summary>
-    public static void Append(this JsonArray array, JsonNode? item)
+    public static void AddNode(this JsonArray array, JsonNode? item)
     {
         ArgumentNullException.ThrowIfNull(array);
         array.Add(item);

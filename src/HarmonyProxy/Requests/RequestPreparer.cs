@@ -241,7 +241,7 @@ internal static class RequestPreparer
         var merged = new JsonArray();
         foreach (var stop in stops.Where(stop => stop.Length > 0).Distinct(StringComparer.Ordinal))
         {
-            merged.Append(stop);
+            merged.AddNode(stop);
         }
 
         request["stop"] = merged;

@@ -48,7 +48,7 @@ internal sealed class ResponsesHistory(JsonArray messages, Func<string, string?>
                 }
 
                 Flush();
-                messages.Append(new JsonObject { ["role"] = "tool", ["tool_call_id"] = callId, ["content"] = PlainText(item["output"]) });
+                messages.AddNode(new JsonObject { ["role"] = "tool", ["tool_call_id"] = callId, ["content"] = PlainText(item["output"]) });
                 return true;
             default:
                 Omitted.Add(type ?? "untyped");
@@ -75,7 +75,7 @@ internal sealed class ResponsesHistory(JsonArray messages, Func<string, string?>
             message[ReasoningRetention.Field] = _reasoning.ToString();
         }
 
-        messages.Append(message);
+        messages.AddNode(message);
         _assistant = null;
         _reasoning.Clear();
     }
@@ -100,7 +100,7 @@ internal sealed class ResponsesHistory(JsonArray messages, Func<string, string?>
         if (role != "assistant")
         {
             Flush();
-            messages.Append(new JsonObject { ["role"] = role, ["content"] = ChatContent(content) });
+            messages.AddNode(new JsonObject { ["role"] = role, ["content"] = ChatContent(content) });
             return true;
         }
 
@@ -136,7 +136,7 @@ internal sealed class ResponsesHistory(JsonArray messages, Func<string, string?>
             _assistant["tool_calls"] = calls;
         }
 
-        calls.Append(new JsonObject
+        calls.AddNode(new JsonObject
         {
             ["id"] = callId,
             ["type"] = "function",
@@ -189,11 +189,11 @@ internal sealed class ResponsesHistory(JsonArray messages, Func<string, string?>
         {
             if (JsonProperties.String(part["type"]) == "input_image" && JsonProperties.String(part["image_url"]) is { } url)
             {
-                chatParts.Append(new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = url } });
+                chatParts.AddNode(new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = url } });
             }
             else if (PartText(part) is { } text)
             {
-                chatParts.Append(new JsonObject { ["type"] = "text", ["text"] = text });
+                chatParts.AddNode(new JsonObject { ["type"] = "text", ["text"] = text });
             }
         }
 

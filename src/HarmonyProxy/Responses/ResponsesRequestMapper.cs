@@ -45,7 +45,7 @@ internal static partial class ResponsesRequestMapper
 
         if (request["input"] is JsonValue text)
         {
-            conversation.Append(new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = text.GetValue<string>() });
+            conversation.AddNode(new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = text.GetValue<string>() });
         }
         else
         {
@@ -58,7 +58,7 @@ internal static partial class ResponsesRequestMapper
         var messages = new JsonArray();
         if (JsonProperties.String(request["instructions"]) is { Length: > 0 } instructions)
         {
-            messages.Append(new JsonObject { ["role"] = "system", ["content"] = instructions });
+            messages.AddNode(new JsonObject { ["role"] = "system", ["content"] = instructions });
         }
 
         var history = new ResponsesHistory(messages, unseal);

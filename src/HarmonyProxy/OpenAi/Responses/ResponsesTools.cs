@@ -157,7 +157,7 @@ internal sealed class ResponsesTools
             }
         }
 
-        ChatTools.Append(new JsonObject { ["type"] = "function", ["function"] = function });
+        ChatTools.AddNode(new JsonObject { ["type"] = "function", ["function"] = function });
         return null;
     }
 
