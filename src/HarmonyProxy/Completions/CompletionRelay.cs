@@ -17,9 +17,11 @@ internal enum RelayEnd
 
 /// <summary>
 /// The relay loop, the only one: every upstream event into the translator, the watchdog told what
-/// happened, and <c>afterEvent</c> (the flush to the client) once per event, so a token that
-/// reached the proxy leaves it before the next read. A break (an exception from the read, a
-/// watchdog's cancellation) propagates to the caller, which knows what the attempt meant.
+/// happened, and <c>flush</c> (the flush to the client) whenever the next event is not in
+/// memory yet, so a token that reached the proxy leaves it before the proxy waits for the next
+/// one, and events that arrived together leave together (as nginx relays one read per write). A
+/// break (an exception from the read, a watchdog's cancellation) propagates to the caller, which
+/// knows what the attempt meant.
 /// </summary>
 internal static class CompletionRelay
 {
@@ -31,12 +33,12 @@ internal static class CompletionRelay
         bool eventStream,
         CompletionTranslator translator,
         StreamWatchdog? watchdog,
-        Func<ValueTask> afterEvent,
+        Func<ValueTask> flush,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(translator);
-        ArgumentNullException.ThrowIfNull(afterEvent);
+        ArgumentNullException.ThrowIfNull(flush);
         if (!eventStream)
         {
             var completion = await events.ReadToEndAsync(cancellationToken);
@@ -46,14 +48,35 @@ internal static class CompletionRelay
             }
 
             translator.Complete();
-            await afterEvent();
+            await flush();
             return RelayEnd.Completed;
         }
 
-        while (await events.ReadAsync(cancellationToken))
+        var unflushed = false;
+        while (true)
         {
+            // Events that came in one read from upstream leave in one write to the client: the
+            // flush waits for nothing but events already in memory, never for the network, so a
+            // lone token leaves at once and a backlog (a busy proxy) costs one send, not one each.
+            if (!events.TryReadBuffered())
+            {
+                if (unflushed)
+                {
+                    await flush();
+                    unflushed = false;
+                }
+
+                if (!await events.ReadAsync(cancellationToken))
+                {
+                    break;
+                }
+            }
+
+            // A watchdog that fired (a loop, the drain's end) ends the relay before the backlog does.
+            cancellationToken.ThrowIfCancellationRequested();
+
             // Step 7: one upstream event: the translator reads it, the parser and classifier route
-            // its text, the sink writes the client's delta, and afterEvent flushes it
+            // its text, and the sink writes the client's delta for the next flush
             var kind = translator.ProcessEvent(events.Data);
             if (watchdog is not null)
             {
@@ -64,15 +87,17 @@ internal static class CompletionRelay
             if (kind == UpstreamEventKind.Done)
             {
                 translator.Complete();
-                await afterEvent();
+                await flush();
                 return RelayEnd.Completed;
             }
 
-            await afterEvent();
             if (kind == UpstreamEventKind.Error)
             {
+                await flush();
                 return RelayEnd.UpstreamError;
             }
+
+            unflushed = true;
         }
 
         // The body ended without [DONE]: fine if upstream finished (older builds), a break otherwise.
@@ -82,7 +107,7 @@ internal static class CompletionRelay
         }
 
         translator.Complete();
-        await afterEvent();
+        await flush();
         return RelayEnd.Completed;
     }
 

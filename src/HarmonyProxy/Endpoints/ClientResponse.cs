@@ -17,7 +17,7 @@ namespace HarmonyProxy.Endpoints;
 /// A timer sends <c>: keep-alive</c> comments while the client has been sent nothing for the
 /// keep-alive interval (long prompt processing, hidden reasoning), so IDE and load-balancer idle
 /// timeouts do not fire. Events are built in <see cref="_pending"/> and written with one flush per
-/// upstream event.
+/// upstream read (<see cref="CompletionRelay"/>).
 /// </remarks>
 internal sealed class ClientResponse : IAsyncDisposable
 {
@@ -93,8 +93,8 @@ internal sealed class ClientResponse : IAsyncDisposable
         Translator = _newTranslator(_sink, true);
     }
 
-    /// <summary>After each upstream event: a stream flushes what the event produced; a JSON body waits for the end.</summary>
-    public ValueTask AfterEventAsync(CancellationToken cancellationToken) =>
+    /// <summary>When the relay is about to wait for upstream: a stream flushes what the events so far produced; a JSON body waits for the end.</summary>
+    public ValueTask FlushEventsAsync(CancellationToken cancellationToken) =>
         Streams ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>

@@ -19,7 +19,7 @@ internal sealed partial class CompletionRun
         try
         {
             await using var events = new UpstreamEventReader(await response.Content.ReadAsStreamAsync(cancellation), options.Upstream.MaxUpstreamEventBytes);
-            end = await CompletionRelay.RunAsync(events, UpstreamBodies.IsEventStream(response), translator, watchdog, () => AfterEventAsync(client, cancellation), cancellation);
+            end = await CompletionRelay.RunAsync(events, UpstreamBodies.IsEventStream(response), translator, watchdog, () => FlushAsync(client, cancellation), cancellation);
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException)
         {
@@ -42,15 +42,15 @@ internal sealed partial class CompletionRun
         }
     }
 
-    /// <summary>After each upstream event: the time to the first token, then the client's flush.</summary>
-    private ValueTask AfterEventAsync(ClientResponse client, CancellationToken cancellation)
+    /// <summary>Before the relay waits for upstream: the time to the first token, then the client's flush.</summary>
+    private ValueTask FlushAsync(ClientResponse client, CancellationToken cancellation)
     {
         if (TimeToFirstToken is null && client.Translator.OutputStarted)
         {
             TimeToFirstToken = time.GetElapsedTime(_started).TotalSeconds;
         }
 
-        return client.AfterEventAsync(cancellation);
+        return client.FlushEventsAsync(cancellation);
     }
 
     /// <summary>llama-server's stream broke without an exception (an error event, an early end).</summary>

@@ -42,12 +42,26 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
     /// <summary>The data of the event the last <see cref="ReadAsync"/> returned.</summary>
     public ReadOnlySpan<byte> Data => _currentArray.AsSpan(_currentOffset, _currentLength);
 
+    /// <summary>
+    /// Moves to the next event if it is already in memory, without touching the body: false when
+    /// the next event has still to be read (then <see cref="ReadAsync"/> waits for it).
+    /// </summary>
+    public bool TryReadBuffered()
+    {
+        ReleaseCurrent();
+        return TryTakeEvent();
+    }
+
     /// <summary>Moves to the next event; false when the body has ended.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
     {
-        ReleaseCurrent();
-        while (!TryTakeEvent())
+        if (TryReadBuffered())
+        {
+            return true;
+        }
+
+        do
         {
             if (_endOfBody)
             {
@@ -63,6 +77,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
 
             _end += read;
         }
+        while (!TryTakeEvent());
 
         return true;
     }
