@@ -12,7 +12,7 @@ namespace HarmonyProxy.OpenAi;
 /// </summary>
 internal static class LenientJsonString
 {
-    /// <summary>The most chars <paramref name="escaped"/> can decode to: one per byte.</summary>
+    /// <summary>The most chars <paramref name="escapedBytes"/> escaped bytes can decode to: one per byte.</summary>
     public static int MaxChars(int escapedBytes) => escapedBytes;
 
     /// <summary>Decodes the bytes between a JSON string's quotes into <paramref name="destination"/>; returns the chars written.</summary>
