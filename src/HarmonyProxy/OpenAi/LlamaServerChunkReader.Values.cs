@@ -6,7 +6,7 @@ namespace HarmonyProxy.OpenAi;
 /// <summary>Reading values out of llama-server chunks: tool calls, error objects and strings, into reused buffers, forgiving of text the reader refuses.</summary>
 internal sealed partial class LlamaServerChunkReader
 {
-    private static void ReadToolCalls(ref Utf8JsonReader reader, ILlamaServerChunkHandler handler)
+    private void ReadToolCalls(ref Utf8JsonReader reader, ILlamaServerChunkHandler handler)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -24,7 +24,8 @@ internal sealed partial class LlamaServerChunkReader
             }
 
             var index = position++;
-            string? id = null, name = null, arguments = null;
+            string? id = null, name = null;
+            var arguments = ReadOnlySpan<char>.Empty;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("index"u8))
@@ -55,7 +56,8 @@ internal sealed partial class LlamaServerChunkReader
         }
     }
 
-    private static void ReadFunction(ref Utf8JsonReader reader, ref string? name, ref string? arguments)
+    /// <remarks>The arguments are read like any delta text (<see cref="ReadChars"/>): no string per token, bad text as U+FFFD.</remarks>
+    private void ReadFunction(ref Utf8JsonReader reader, ref string? name, ref ReadOnlySpan<char> arguments)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -74,7 +76,7 @@ internal sealed partial class LlamaServerChunkReader
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.String)
                 {
-                    arguments = reader.GetString();
+                    arguments = ReadChars(ref reader);
                 }
                 else if (reader.TokenType == JsonTokenType.StartObject)
                 {
@@ -172,7 +174,7 @@ internal sealed partial class LlamaServerChunkReader
     }
 
     /// <summary>Unescapes a string token into a reused buffer: no string per token.</summary>
-    private ReadOnlySpan<char> ReadChars(ref Utf8JsonReader reader)
+    private ReadOnlySpan<char> ReadChars(scoped ref Utf8JsonReader reader)
     {
         var needed = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
         if (_chars.Length < needed)

@@ -56,6 +56,27 @@ public sealed class BadTextTests
         }
     }
 
+    [Fact]
+    public void UpstreamToolArgumentsWithBadText_BecomeReplacementCharacters()
+    {
+        // Arguments split over two deltas, one with a lone surrogate escape, one with invalid UTF-8.
+        var invalid = Encoding.UTF8.GetBytes(LlamaChunks.ToolCallArguments("cXd\"}"));
+        invalid[Array.IndexOf(invalid, (byte)'X')] = 0xFF;
+        string[] events =
+        [
+            LlamaChunks.Role(),
+            LlamaChunks.ToolCallStart("read_file", "{\"path\": \"aYb").Replace("Y", "\\ud800", StringComparison.Ordinal),
+            Encoding.UTF8.GetString(invalid),
+            LlamaChunks.Finish("tool_calls"),
+            LlamaChunks.Done,
+        ];
+
+        var (stream, _) = TranslatorHarness.Run(events);
+
+        Assert.Equal([("read_file", "{\"path\": \"a\uFFFDbc\uFFFDd\"}")], stream.ToolCalls.Select(call => (call.Name, call.Arguments)));
+        Assert.Equal("tool_calls", stream.FinishReason);
+    }
+
     public static TheoryData<string> RequestsWithLoneSurrogates => new()
     {
         """{"messages":[{"role":"user","content":"a\ud800b"}]}""",
