@@ -12,7 +12,7 @@ internal enum UpstreamEventKind
     /// <summary>An in-stream error object (llama-server's mid-stream parse failures).</summary>
     Error,
 
-    /// <summary>Not JSON, or not an object: ignored and counted.</summary>
+    /// <summary>Not JSON, or not an object: ignored.</summary>
     Invalid,
 }
 

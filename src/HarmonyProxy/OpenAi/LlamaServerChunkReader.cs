@@ -89,7 +89,11 @@ internal sealed partial class LlamaServerChunkReader
     private UpstreamEventKind ReadChunk(ReadOnlySpan<byte> data, ILlamaServerChunkHandler handler)
     {
         var reader = new Utf8JsonReader(data, ReaderOptions);
-        reader.Read();
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return UpstreamEventKind.Invalid;
+        }
+
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("choices"u8))

@@ -256,6 +256,11 @@ public sealed class CompletionTranslatorTests
         Assert.Equal(UpstreamEventKind.Invalid, translator.ProcessEvent("not json"u8));
         Assert.Equal(UpstreamEventKind.Invalid, translator.ProcessEvent("[1,2]"u8));
         Assert.Equal(UpstreamEventKind.Chunk, translator.ProcessEvent(Encoding.UTF8.GetBytes(LlamaChunks.Role())));
+
+        // After the first chunk too, when the chunk's identity is no longer read first.
+        Assert.Equal(UpstreamEventKind.Invalid, translator.ProcessEvent("[1,2]"u8));
+        Assert.Equal(UpstreamEventKind.Invalid, translator.ProcessEvent("\"text\""u8));
+        Assert.Equal(UpstreamEventKind.Invalid, translator.ProcessEvent("not json"u8));
     }
 
     private static System.Text.Json.JsonValueKind? JsonValueKind(object? value) => value is null ? null : System.Text.Json.JsonValueKind.Undefined;
