@@ -123,7 +123,7 @@ internal sealed partial class LlamaServerChunkReader
                 reader.Read();
                 code = reader.TokenType switch
                 {
-                    JsonTokenType.String => reader.GetString(),
+                    JsonTokenType.String => GetStringLenient(ref reader),
                     JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
                     _ => null,
                 };
@@ -139,16 +139,15 @@ internal sealed partial class LlamaServerChunkReader
         return new UpstreamStreamError(message, type, code);
     }
 
-    private static string? ReadStringOrNull(ref Utf8JsonReader reader)
-    {
-        if (!NextIsString(ref reader))
-        {
-            return null;
-        }
+    private static string? ReadStringOrNull(ref Utf8JsonReader reader) =>
+        NextIsString(ref reader) ? GetStringLenient(ref reader) : null;
 
+    /// <summary>The current string token's text.</summary>
+    private static string GetStringLenient(ref Utf8JsonReader reader)
+    {
         try
         {
-            return reader.GetString();
+            return reader.GetString()!;
         }
         catch (InvalidOperationException)
         {

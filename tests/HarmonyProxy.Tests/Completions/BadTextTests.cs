@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using HarmonyProxy.Completions;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
@@ -75,6 +76,19 @@ public sealed class BadTextTests
 
         Assert.Equal([("read_file", "{\"path\": \"a\uFFFDbc\uFFFDd\"}")], stream.ToolCalls.Select(call => (call.Name, call.Arguments)));
         Assert.Equal("tool_calls", stream.FinishReason);
+    }
+
+    [Fact]
+    public void UpstreamErrorWithBadText_IsStillAnError()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using var writer = new SseChunkWriter(buffer);
+        var translator = new CompletionTranslator(writer, OutputOptions.Default, passUsage: false);
+
+        var kind = translator.ProcessEvent("""{"error":{"code":"busy\ud800","message":"Failed \udc00","type":"server_error"}}"""u8);
+
+        Assert.Equal(UpstreamEventKind.Error, kind);
+        Assert.Equal(new UpstreamStreamError("Failed \uFFFD", "server_error", "busy\uFFFD"), translator.UpstreamError);
     }
 
     public static TheoryData<string> RequestsWithLoneSurrogates => new()
