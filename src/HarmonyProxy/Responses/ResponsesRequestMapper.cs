@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using HarmonyProxy.OpenAi.Responses;
 using HarmonyProxy.OpenAi;
+using HarmonyProxy.OpenAi.Responses;
 using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Responses;
