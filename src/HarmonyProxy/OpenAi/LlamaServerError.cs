@@ -22,7 +22,7 @@ internal sealed record LlamaServerError(string? Message, string? Type, int? Prom
             {
                 if (error.ValueKind == JsonValueKind.String)
                 {
-                    return new LlamaServerError(error.GetString(), null);
+                    return new LlamaServerError(JsonProperties.Text(error), null);
                 }
 
                 if (error.ValueKind == JsonValueKind.Object)

@@ -91,6 +91,22 @@ public sealed class BadTextTests
         Assert.Equal(new UpstreamStreamError("Failed \uFFFD", "server_error", "busy\uFFFD"), translator.UpstreamError);
     }
 
+    [Fact]
+    public void UpstreamErrorBodyAndPropsWithBadText_AreStillRead()
+    {
+        Assert.Equal(
+            new LlamaServerError("Failed a\uFFFDb", "server_error"),
+            LlamaServerError.Parse("""{"error":{"code":500,"message":"Failed a\ud800b","type":"server_error"}}"""u8));
+        Assert.Equal(new LlamaServerError("busy \uFFFD", null), LlamaServerError.Parse("""{"error":"busy \udc00"}"""u8));
+
+        var props = LlamaServerProps.Parse("""{"build_info":"b1\ud800","model_alias":"gpt-oss","total_slots":4,"chat_template":"<|channel|>\udc00"}"""u8.ToArray());
+
+        Assert.NotNull(props);
+        Assert.Equal("b1\uFFFD", props.Build);
+        Assert.Equal(4, props.TotalSlots);
+        Assert.True(props.TemplateIsGptOss);
+    }
+
     public static TheoryData<string> RequestsWithLoneSurrogates => new()
     {
         """{"messages":[{"role":"user","content":"a\ud800b"}]}""",

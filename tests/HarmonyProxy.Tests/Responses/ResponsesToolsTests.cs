@@ -54,6 +54,7 @@ public sealed partial class ResponsesToolsTests
     [InlineData("""{"patch":"raw"}""", "raw")]
     [InlineData("*** Begin Patch (not JSON)", "*** Begin Patch (not JSON)")]
     [InlineData("""{"a":"1","b":"2"}""", """{"a":"1","b":"2"}""")]
+    [InlineData("""{"input":"lone \ud800 escape"}""", "lone \uFFFD escape")]
     public void CustomInput_IsReadFromTheArguments(string arguments, string input) =>
         Assert.Equal(input, ResponseItem.CustomInputOf(arguments));
 

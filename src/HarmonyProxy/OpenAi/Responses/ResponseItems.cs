@@ -126,7 +126,7 @@ internal sealed class ResponseItem(ResponseItemKind kind, string id, int outputI
                 {
                     if (property.Value.ValueKind == JsonValueKind.String && (property.NameEquals(ResponsesTools.CustomInputParameter) || document.RootElement.GetPropertyCount() == 1))
                     {
-                        return property.Value.GetString()!;
+                        return JsonProperties.Text(property.Value)!;
                     }
                 }
             }
