@@ -100,6 +100,14 @@ internal static partial class Log
         Message = "Backends of {Url} could not be resolved ({Detail}); keeping the ones there are")]
     public static partial void BackendDiscoveryFailed(ILogger logger, string url, string detail);
 
+    [LoggerMessage(EventId = 26, EventName = "SealingKeysLoaded", Level = LogLevel.Information,
+        Message = "The keys that seal reasoning were read from Redis ({Count} elements); encrypted_content is sealed and opened again")]
+    public static partial void SealingKeysLoaded(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 27, EventName = "SealingKeysUnavailable", Level = LogLevel.Warning,
+        Message = "The keys that seal reasoning could not be read from Redis ({Exception}: {Detail}); keys read before kept in use: {Loaded} (with none, reasoning items carry no encrypted_content); trying again in the background; next warning in a minute at the earliest")]
+    public static partial void SealingKeysUnavailable(ILogger logger, bool loaded, string exception, string detail);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

@@ -35,6 +35,7 @@ internal sealed class ProxyMetrics
         UpstreamTemplateMismatch = factory.CreateGauge("harmony_proxy_upstream_chat_template_mismatch", "1 when llama-server's chat template (from /props) is not gpt-oss's, so Harmony is not what the model is prompted with.");
         ResponsesLeftOut = factory.CreateCounter("harmony_proxy_responses_left_out_total", "Parts of Responses API requests llama-server cannot serve, left out: hosted tools (kind tool: web_search, file_search…) and input items (kind item), by type.", ["kind", "type"]);
         ResponsesReasoningUnreadable = factory.CreateCounter("harmony_proxy_responses_reasoning_unreadable_total", "Replayed encrypted_content reasoning blobs that did not open (tampered, sealed by other keys, or expired); their plain text was used if sent.");
+        ResponsesReasoningUnsealed = factory.CreateCounter("harmony_proxy_responses_reasoning_unsealed_total", "Reasoning items answered without encrypted_content because the keys that seal it (on Redis) have not been read yet.");
         ReasoningMemory = factory.CreateCounter("harmony_proxy_reasoning_memory_total", "The reasoning memory, by event: stored (a tool-call turn's reasoning kept for later), restored (put back into a history that lacked it), miss (not found), kept (sent to llama-server by Harmony's rule), dropped (removed by the rule: turns before a final answer).", ["event"]);
         StoreErrors = factory.CreateCounter("harmony_proxy_store_errors_total", "Failures of the shared store (reasoning memory, stored responses), by store, operation and kind (timeout, error, paused: not asked for a few seconds after a failure).", ["store", "operation", "kind"]);
         RequestsByClient = factory.CreateCounter("harmony_proxy_requests_by_client_total", "Completion requests by the client profile detected from their headers.", ["client"]);
@@ -97,4 +98,6 @@ internal sealed class ProxyMetrics
     public Counter Affinity { get; }
 
     public Counter ResponsesReasoningUnreadable { get; }
+
+    public Counter ResponsesReasoningUnsealed { get; }
 }

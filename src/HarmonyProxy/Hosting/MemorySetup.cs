@@ -1,6 +1,7 @@
 using HarmonyProxy.Memory;
 using HarmonyProxy.Responses;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -32,16 +33,21 @@ internal static class MemorySetup
             // serves while Redis is away, and the connection comes back by itself.
             var configuration = ConfigurationOptions.Parse(redis);
             configuration.AbortOnConnectFail = false;
-            var connection = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(configuration));
+            // Connected asynchronously: a synchronous connect held the first request's thread for
+            // the whole connect timeout when Redis was away.
+            var connection = new Lazy<Task<IConnectionMultiplexer>>(async () => await ConnectionMultiplexer.ConnectAsync(configuration));
             builder.Services.AddStackExchangeRedisCache(options =>
             {
                 options.InstanceName = "harmony-proxy:";
-                options.ConnectionMultiplexerFactory = () => Task.FromResult(connection.Value);
+                options.ConnectionMultiplexerFactory = () => connection.Value;
             });
             builder.Services.AddSingleton<IConversationStore, RedisConversationStore>();
             if (string.IsNullOrWhiteSpace(keysDirectory))
             {
-                dataProtection.PersistKeysToStackExchangeRedis(() => connection.Value.GetDatabase(), "harmony-proxy:data-protection-keys");
+                // The keys are read off the request path (RedisKeyRing), never by a request waiting on Redis.
+                builder.Services.AddSingleton(services => new RedisKeyRing(() => connection.Value, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<RedisKeyRing>>()));
+                builder.Services.AddHostedService(services => services.GetRequiredService<RedisKeyRing>());
+                builder.Services.AddOptions<KeyManagementOptions>().Configure<RedisKeyRing>((options, keys) => options.XmlRepository = keys);
             }
         }
 

@@ -9,7 +9,7 @@ namespace HarmonyProxy.Tests.Infrastructure;
 /// A real <c>redis-server</c> on a loopback port of its own, for the tests of the shared store;
 /// installed by <c>scripts/ensure-redis.sh</c> when missing. Ready when it says so on stdout.
 /// </summary>
-public sealed class RedisServer : IAsyncLifetime
+public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
@@ -21,10 +21,20 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>The connection string the proxy is given.</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => LaunchAsync(FreePort());
+
+    /// <summary>A redis-server started on <paramref name="port"/>, where a proxy may already be waiting for it.</summary>
+    public static async Task<RedisServer> StartAsync(int port)
+    {
+        var server = new RedisServer();
+        await server.LaunchAsync(port);
+        return server;
+    }
+
+    private async Task LaunchAsync(int port)
     {
         await EnsureInstalledAsync();
-        Port = FreePort();
+        Port = port;
         var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no", "--daemonize", "no" })
         {
@@ -61,6 +71,8 @@ public sealed class RedisServer : IAsyncLifetime
         await subscriber.SubscribeAsync(channel, (_, _) => written.TrySetResult());
         return written.Task.WaitAsync(Bound);
     }
+
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 
     public async Task DisposeAsync()
     {

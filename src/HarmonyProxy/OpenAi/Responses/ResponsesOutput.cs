@@ -11,7 +11,7 @@ namespace HarmonyProxy.OpenAi.Responses;
 /// <param name="Echo">The request's settings as response properties (<see cref="ResponsesRequest.Echo"/>); read only.</param>
 /// <param name="Tools">Chat function names back to the client's tools.</param>
 /// <param name="Seal">Seals reasoning for <c>encrypted_content</c>; null when the client did not ask for it.</param>
-internal sealed record ResponseContext(string Id, long CreatedAt, string? Model, JsonObject Echo, ResponsesTools Tools, Func<string, string>? Seal);
+internal sealed record ResponseContext(string Id, long CreatedAt, string? Model, JsonObject Echo, ResponsesTools Tools, Func<string, string?>? Seal);
 
 /// <summary>
 /// The Responses API's side of a completion: the translator's calls become output items
