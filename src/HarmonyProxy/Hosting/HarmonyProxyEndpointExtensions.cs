@@ -41,10 +41,11 @@ internal static class HarmonyProxyEndpointExtensions
         return app;
     }
 
-    /// <summary>Request ids, one summary line per request, then HTTP metrics for every route.</summary>
+    /// <summary>Request ids, one summary line per request, then HTTP metrics for every route; made-up methods recorded as <c>OTHER</c>.</summary>
     public static WebApplication UseHarmonyProxyObservability(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseKnownMethods();
         app.UseRequestId();
         app.UseRequestSummary();
         app.UseRouting();
