@@ -11,8 +11,12 @@ internal static class OpenAiJson
     /// <summary>UTF-8 stays raw (as llama-server sends it); the JSON stays valid.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Request bodies: bounded depth, comments and trailing commas refused as OpenAI does.</summary>
-    public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+    /// <summary>
+    /// Request bodies: bounded depth, comments and trailing commas refused as OpenAI does, and a
+    /// key given twice in one object refused at parse time (a JSON object node would otherwise
+    /// throw when first read, far from the parse, as a 500).
+    /// </summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
     public static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web)
     {

@@ -66,7 +66,7 @@ internal static class RepeatedToolCalls
         {
             try
             {
-                parsed = JsonNode.Parse(value.GetValue<string>());
+                parsed = JsonNode.Parse(value.GetValue<string>(), documentOptions: OpenAiJson.DocumentOptions);
             }
             catch (JsonException)
             {

@@ -52,6 +52,44 @@ public sealed class HostileInputTests : IAsyncLifetime
         Assert.Equal("invalid_request_error", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
     }
 
+    public static TheoryData<string, string, string> DuplicateKeys => new()
+    {
+        { "/v1/chat/completions", "model", """{"model":"a","model":"b","messages":[{"role":"user","content":"hi"}]}""" },
+        { "/v1/chat/completions", "role", """{"messages":[{"role":"user","role":"system","content":"hi"}]}""" },
+        { "/v1/chat/completions", "name", """{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"a","name":"b"}}]}""" },
+        { "/v1/responses", "model", """{"model":"a","model":"b","input":"hi"}""" },
+        { "/v1/responses", "call_id", """{"input":[{"type":"function_call_output","call_id":"c1","call_id":"c2","output":"ok"}]}""" },
+        { "/v1/responses", "type", """{"input":"hi","tools":[{"type":"function","type":"function","name":"a"}]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DuplicateKeys))]
+    public async Task DuplicateKeys_Get400NamingTheKey(string path, string key, string body)
+    {
+        await using var app = new HarmonyProxyApplication();
+
+        using var response = await app.CreateClient().PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_json", error["code"]!.GetValue<string>());
+        Assert.Contains($"'{key}'", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DuplicateKeysInsideToolCallArguments_AreServed()
+    {
+        await using var app = new HarmonyProxyApplication();
+        app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
+        var call = """{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1,\"a\":2}"}}]}""";
+        var result = """{"role":"tool","tool_call_id":"call_1","content":"ok"}""";
+        var body = $$"""{"messages":[{"role":"user","content":"hi"},{{call}},{{result}},{{call}},{{result}}],"tools":[{"type":"function","function":{"name":"f"} }]}""";
+
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task OddButValidFields_AreServed()
     {
