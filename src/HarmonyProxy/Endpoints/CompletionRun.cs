@@ -112,7 +112,8 @@ internal sealed partial class CompletionRun(
 
     /// <summary>
     /// The one ending: a gone client ends quietly; a watchdog ends with a <c>length</c> finish, or
-    /// a 504 (503 on shutdown) when there is nothing to show; a break ends with an error (HTTP
+    /// a 504 when there is nothing to show; the drain's end with a retryable error (a 503, or an
+    /// error event once output was sent); a break ends with an error (HTTP
     /// before anything was sent, an event after); a completion with its final write.
     /// </summary>
     private async Task EndAsync(ClientResponse response, AttemptEnd end, UpstreamFailure? failure)
@@ -123,10 +124,15 @@ internal sealed partial class CompletionRun(
                 ClientWentAway();
                 Log.ClientDisconnected(logger, context.TraceIdentifier);
                 return;
+            case AttemptEnd.Watchdog when Watchdog == WatchdogKind.Shutdown:
+                // Cut at the drain's end, an answer must not read as finished or merely long
+                // (length): a retryable error sends the agent to another replica.
+                await FailAsync(response, response.HasOutput
+                    ? new UpstreamFailure(503, "The proxy shut down before the answer was finished; retry the request, another replica will answer.", OpenAiError.Server, OpenAiError.Server)
+                    : new UpstreamFailure(503, "The proxy is shutting down; retry, another replica will answer.", OpenAiError.Server, "shutting_down", TimeSpan.FromSeconds(1)));
+                return;
             case AttemptEnd.Watchdog when !response.HasOutput:
-                await FailAsync(response, Watchdog == WatchdogKind.Shutdown
-                    ? new UpstreamFailure(503, "The proxy is shutting down; retry, another replica will answer.", OpenAiError.Server, "shutting_down", TimeSpan.FromSeconds(1))
-                    : UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
+                await FailAsync(response, UpstreamFailure.TimedOut(WatchdogName(Watchdog)));
                 return;
             case AttemptEnd.Watchdog:
                 response.Translator.Complete(cut: true);

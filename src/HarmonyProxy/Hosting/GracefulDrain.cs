@@ -10,8 +10,8 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>
 /// Graceful drain on SIGTERM (a rolling update): <c>/readyz</c> answers 503 at once, new API
 /// requests get 503 with <c>Retry-After</c>, open completions may finish for up to
-/// <c>Shutdown:DrainSeconds</c>; then each gets a clean ending (a <c>length</c> finish or one
-/// error event, then <c>[DONE]</c>) and its upstream request is cancelled, and the process exits.
+/// <c>Shutdown:DrainSeconds</c>; then each ends with a retryable error (a 503, or one error event
+/// then <c>[DONE]</c>) and its upstream request is cancelled, and the process exits.
 /// The drain runs in <see cref="IHostedLifecycleService.StoppingAsync"/>, before Kestrel stops,
 /// so the server still answers while it drains.
 /// </summary>

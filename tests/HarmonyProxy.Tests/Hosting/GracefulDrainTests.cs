@@ -55,7 +55,7 @@ public sealed class GracefulDrainTests
     }
 
     [Fact]
-    public async Task Sigterm_StreamStillOpenAfterTheDrainTime_EndsCleanly_AndItsUpstreamIsCancelled()
+    public async Task Sigterm_StreamStillOpenAfterTheDrainTime_EndsWithARetryableError_AndItsUpstreamIsCancelled()
     {
         await using var simulator = await LlamaServerSimulator.StartAsync();
         var upstreamClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -83,9 +83,12 @@ public sealed class GracefulDrainTests
         await upstreamClosed.Task.WaitAsync(Bound);
         await proxy.Exited.WaitAsync(Bound);
 
+        // Cut by the drain: a retryable error event, not a finish that reads as done or merely long.
         Assert.Equal("One two", stream.Content);
-        Assert.Equal("length", stream.FinishReason);
-        Assert.Equal(1, stream.FinishChunks);
+        Assert.Null(stream.FinishReason);
+        Assert.Equal(0, stream.FinishChunks);
+        Assert.Equal("server_error", stream.Error!["type"]!.GetValue<string>());
+        Assert.Equal("server_error", stream.Error!["code"]!.GetValue<string>());
         Assert.True(stream.EndedWithDone);
         Assert.Equal(0, proxy.ExitCode);
     }

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HarmonyProxy.Tests.Responses;
 
@@ -192,6 +194,46 @@ public sealed class ResponsesEndpointTests
 
         Assert.Equal("response.failed", stream.Names.Last());
         Assert.DoesNotContain("response.completed", stream.Names);
+        Assert.Equal("server_error", stream.Final["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task DrainEndsAnOpenStream_IsResponseFailed_NotIncomplete()
+    {
+        await using var harness = await LoopbackHarness.StartAsync();
+        var streaming = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        harness.Simulator.Enqueue(new SimScript
+        {
+            RawText = "<|channel|>final<|message|>One two three four",
+            Gate = async (token, cancellation) =>
+            {
+                if (token == 5)
+                {
+                    streaming.TrySetResult();
+                    await Task.Delay(Timeout.Infinite, cancellation);
+                }
+            },
+        });
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = ResponsesStream.Body("""{"model":"gpt-oss-20b","stream":true,"input":"hi"}""") };
+        using var response = await harness.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var seen = new System.Text.StringBuilder();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            seen.Append(line).Append('\n');
+            if (line.Contains("response.output_text.delta", StringComparison.Ordinal) && line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        await streaming.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        harness.Proxy.Services.GetRequiredService<DrainState>().EndOpenStreams();
+        var stream = ResponsesStream.Parse(seen + await reader.ReadToEndAsync());
+
+        Assert.Equal("response.failed", stream.Names.Last());
+        Assert.DoesNotContain("response.incomplete", stream.Names);
         Assert.Equal("server_error", stream.Final["error"]!["code"]!.GetValue<string>());
     }
 
