@@ -2,6 +2,7 @@ using System.Diagnostics;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Requests;
+using HarmonyProxy.Security;
 using HarmonyProxy.Upstream;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -30,7 +31,7 @@ internal sealed partial class CompletionRun
             try
             {
                 // Step 6: the send: UpstreamClient → retry (shared budget) → breaker → first-byte timeout
-                response = await upstream.SendChatAsync(Backends.Current.ApiBase, body, context.Request.Headers.Authorization, _budget, watchdog.Token);
+                response = await upstream.SendChatAsync(Backends.Current.ApiBase, body, ClientCredentials.ForwardedAuthorization(context), _budget, watchdog.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
             {
@@ -83,7 +84,7 @@ internal sealed partial class CompletionRun
                 else
                 {
                     _ending = new CompletionEnding(null, (int)response.StatusCode, WatchdogKind.None, ClientGone: false, AfterHeaders: false, OutputStarted: false);
-                    failure = await UpstreamFailure.FromResponseAsync(response, watchdog.Token);
+                    failure = await UpstreamFailure.FromResponseAsync(response, upstream.SendsOwnKey, watchdog.Token);
                 }
 
                 EndRecovery(succeeded: false);

@@ -1,4 +1,6 @@
+using System.Net;
 using HarmonyProxy.Configuration;
+using HarmonyProxy.Security;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
 
@@ -65,7 +67,7 @@ internal static class PassThroughApi
         HttpResponseMessage response;
         try
         {
-            response = await upstream.SendAsync(method, path, body, context.Request.ContentType, context.Request.Headers.Accept.ToString(), context.Request.Headers.Authorization, context.RequestAborted);
+            response = await upstream.SendAsync(method, path, body, context.Request.ContentType, context.Request.Headers.Accept.ToString(), ClientCredentials.ForwardedAuthorization(context), context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -80,9 +82,9 @@ internal static class PassThroughApi
 
         using (response)
         {
-            if ((int)response.StatusCode >= 500)
+            if ((int)response.StatusCode >= 500 || (upstream.SendsOwnKey && response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
             {
-                var failure = await UpstreamFailure.FromResponseAsync(response, context.RequestAborted);
+                var failure = await UpstreamFailure.FromResponseAsync(response, upstream.SendsOwnKey, context.RequestAborted);
                 await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
                 return;
             }

@@ -25,6 +25,19 @@ internal static class ClientCredentials
     }
 
     /// <summary>
+    /// The client's <c>Authorization</c> header to pass on to llama-server when the proxy has no
+    /// upstream key: only while the proxy checks no keys of its own, so llama-server's own
+    /// <c>--api-key</c> keeps working. A key the proxy checked is the proxy's business and never
+    /// leaves it.
+    /// </summary>
+    public static string? ForwardedAuthorization(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var authorization = context.Request.Headers.Authorization.ToString();
+        return authorization.Length == 0 || context.RequestServices.GetRequiredService<ApiKeyRing>().Enabled ? null : authorization;
+    }
+
+    /// <summary>
     /// Who the client is, for limits and for what the proxy keeps on its behalf: its key's id when
     /// keys are in use, else its address.
     /// </summary>

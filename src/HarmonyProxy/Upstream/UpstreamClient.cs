@@ -11,6 +11,9 @@ internal sealed class UpstreamClient(HttpClient http, UpstreamCredentials creden
 {
     public const string ClientName = "llama-server";
 
+    /// <summary>True when requests carry the proxy's own upstream key: a 401 or 403 then refuses the proxy, not the client.</summary>
+    public bool SendsOwnKey => credentials.ApiKey is not null;
+
     /// <param name="backend">The backend's API base (<see cref="BackendPool"/>); its authority selects its own resilience pipeline, breaker included.</param>
     /// <param name="body">The prepared request as UTF-8 JSON; sent as is on every attempt.</param>
     /// <param name="budget">The client request's retries, shared with the caller's own retry loop.</param>
@@ -56,7 +59,8 @@ internal sealed class UpstreamClient(HttpClient http, UpstreamCredentials creden
     private void Authorize(HttpRequestMessage request, string? clientAuthorization)
     {
         // The configured upstream key replaces the client's; without one, the client's key
-        // reaches llama-server so its own --api-key keeps working.
+        // (given only when the proxy checks no keys itself) reaches llama-server so its own
+        // --api-key keeps working.
         var key = credentials.ApiKey;
         if (!string.IsNullOrEmpty(key))
         {

@@ -23,9 +23,11 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
     /// <summary>
     /// Maps an upstream error status: 5xx become 502/503/504 (503 keeps its meaning, e.g.
     /// "Loading model"); 4xx keep their status; the upstream's own message is included; a
-    /// context overflow becomes OpenAI's <c>context_length_exceeded</c>.
+    /// context overflow becomes OpenAI's <c>context_length_exceeded</c>; a 401 or 403 to the proxy's
+    /// own upstream key is a 502 (the operator's key was refused; the client's was fine).
     /// </summary>
-    public static async Task<UpstreamFailure> FromResponseAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <param name="ownKeySent">Whether the request carried the proxy's upstream key (<see cref="UpstreamClient.SendsOwnKey"/>).</param>
+    public static async Task<UpstreamFailure> FromResponseAsync(HttpResponseMessage response, bool ownKeySent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
         var upstreamStatus = (int)response.StatusCode;
@@ -42,11 +44,16 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
             >= 500 => new(502, $"The upstream llama-server failed ({upstreamStatus}): {detail}", OpenAiError.Upstream, "upstream_error", retryAfter),
             429 => new(429, $"The upstream llama-server is rate limiting (429): {detail}", OpenAiError.Upstream, "upstream_rate_limited", retryAfter),
             400 when LlamaServerErrors.IsContextOverflow(error.Type, error.Message) => ContextLengthExceeded(error),
+            401 or 403 when ownKeySent => KeyRefused(upstreamStatus, detail),
             >= 400 => new(upstreamStatus, detail, upstreamStatus is 401 or 403 ? "authentication_error" : OpenAiError.InvalidRequest, "upstream_rejected"),
             _ => new(502, $"The upstream llama-server answered with unexpected status {upstreamStatus}.", OpenAiError.Upstream, "upstream_error"),
         };
-        return failure with { Kind = kind };
+        return failure.Code == "upstream_key_refused" ? failure : failure with { Kind = kind };
     }
+
+    /// <summary>llama-server refused the proxy's own upstream key: nothing the client can fix, and no retry helps.</summary>
+    public static UpstreamFailure KeyRefused(int upstreamStatus, string detail) =>
+        new(502, $"The proxy's upstream key was refused by llama-server ({upstreamStatus}: {detail}); the operator must set Upstream:ApiKey to llama-server's --api-key.", OpenAiError.Upstream, "upstream_key_refused", Kind: UpstreamErrorKind.Deterministic);
 
     /// <summary>An error event inside an upstream stream (llama-server's mid-stream failures; older builds' errors of any kind).</summary>
     /// <param name="code">The event's <c>code</c> (llama-server sends the HTTP status it would have used), or null.</param>

@@ -13,8 +13,9 @@ namespace HarmonyProxy.Upstream;
 /// <c>/props</c> (the build, model, slots, context and chat template), falling back to
 /// <c>/v1/models</c> on builds without <c>/props</c>; the <c>models</c> probe asks
 /// <c>/v1/models</c>, then <c>/health</c>. Probes go through the same retries and circuit
-/// breaker as completions; 401/403 count as ready (the server is up; the predecessor's
-/// decision); an open breaker is not ready. Results are cached briefly so frequent probes do
+/// breaker as completions; 401/403 count as ready when the proxy sends no key of its own (the
+/// server is up and the clients' keys reach it; the predecessor's decision), and as not ready
+/// when it refuses the proxy's own upstream key; an open breaker is not ready. Results are cached briefly so frequent probes do
 /// not hammer the upstream, and every finding goes to <see cref="UpstreamSetupReport"/>.
 /// </summary>
 internal sealed class UpstreamReadinessCheck(
@@ -160,6 +161,11 @@ internal sealed class UpstreamReadinessCheck(
                 return NotReady("llama-server is loading the model (/props answered 503).");
             }
 
+            if (OwnKeyRefused(upstream, response, "/props") is { } refused)
+            {
+                return refused;
+            }
+
             if (IsUpBehindKey(response.StatusCode))
             {
                 return Ready($"llama-server is up (/props answered {(int)response.StatusCode}: a key hides its setup).");
@@ -169,6 +175,11 @@ internal sealed class UpstreamReadinessCheck(
         // A build without /props: the model list is the evidence that the model is loaded.
         using (var response = await upstream.GetAsync("models", clientAuthorization: null, cancellationToken))
         {
+            if (OwnKeyRefused(upstream, response, "/v1/models") is { } refused)
+            {
+                return refused;
+            }
+
             if (response.IsSuccessStatusCode || IsUpBehindKey(response.StatusCode))
             {
                 return Ready($"llama-server answered /v1/models with {(int)response.StatusCode} (it has no /props).");
@@ -189,6 +200,11 @@ internal sealed class UpstreamReadinessCheck(
             {
                 using var response = await upstream.GetAsync(path, clientAuthorization: null, cancellationToken);
                 var shown = "/" + path.TrimStart('.', '/');
+                if (OwnKeyRefused(upstream, response, shown) is { } refused)
+                {
+                    return refused;
+                }
+
                 if (response.IsSuccessStatusCode || IsUpBehindKey(response.StatusCode))
                 {
                     return Ready($"llama-server answered {shown} with {(int)response.StatusCode}.");
@@ -206,6 +222,12 @@ internal sealed class UpstreamReadinessCheck(
     }
 
     private static bool IsUpBehindKey(HttpStatusCode status) => status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
+
+    /// <summary>Not ready when llama-server answers the proxy's own upstream key with 401 or 403 (a 401 to no key is a server up behind its clients' keys).</summary>
+    private static UpstreamSetup? OwnKeyRefused(UpstreamClient upstream, HttpResponseMessage response, string route) =>
+        upstream.SendsOwnKey && IsUpBehindKey(response.StatusCode)
+            ? NotReady($"llama-server refused the proxy's upstream key ({route} answered {(int)response.StatusCode}); set Upstream:ApiKey to llama-server's --api-key.")
+            : null;
 
     private static UpstreamSetup Ready(string state) => new(true, state, null);
 

@@ -116,6 +116,60 @@ public sealed class SecurityTests
     }
 
     [Fact]
+    public async Task ClientKeys_NeverGoUpstream_WhenTheProxyHasNoUpstreamKey()
+    {
+        await using var app = new HarmonyProxyApplication(WithKeys());
+        var seen = new List<HttpRequestMessage>();
+        var body = LlamaChunks.Sse(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(request =>
+        {
+            seen.Add(request);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "text/event-stream") };
+        });
+        app.Upstream.When(HttpMethod.Get, HarmonyProxyApplication.UpstreamBase + "/models").Respond(request =>
+        {
+            seen.Add(request);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("""{"data":[]}""") };
+        });
+
+        using var chat = await SendAsync(app, "/v1/chat/completions", [("Authorization", "Bearer " + ClientKey)]);
+        using var models = await SendAsync(app, "/v1/models", [("Authorization", "Bearer " + ClientKey)], HttpMethod.Get);
+
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+        Assert.Equal(2, seen.Count);
+        Assert.All(seen, request => Assert.Null(request.Headers.Authorization));
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.Unauthorized)]
+    [InlineData(HttpStatusCode.Forbidden)]
+    public async Task UpstreamKeyRefused_Is502NotTheClientsFault_AndNotReady(HttpStatusCode refusal)
+    {
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:ApiKey"] = UpstreamKey });
+        var error = """{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}""";
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(refusal, "application/json", error);
+        app.Upstream.When(HttpMethod.Get, HarmonyProxyApplication.UpstreamBase + "/models").Respond(refusal, "application/json", error);
+        app.Upstream.When(HttpMethod.Get, MockUpstream.HealthUrl).Respond("application/json", """{"status":"ok"}""");
+        app.Upstream.When(HttpMethod.Get, MockUpstream.PropsUrl).Respond(refusal, "application/json", error);
+
+        using var chat = await SendAsync(app, "/v1/chat/completions", []);
+        using var models = await SendAsync(app, "/v1/models", [], HttpMethod.Get);
+        using var ready = await SendAsync(app, "/readyz", [], HttpMethod.Get);
+
+        foreach (var response in new[] { chat, models })
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("upstream_key_refused", body["code"]!.GetValue<string>());
+            Assert.Contains("The proxy's upstream key was refused", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("refused the proxy's upstream key", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UpstreamKey_FromAFile_IsSentOnReadinessProbesToo()
     {
         var file = Path.GetTempFileName();
