@@ -212,7 +212,7 @@ public sealed partial class LlamaServerSimulator : IAsyncDisposable
         if (script.RawBody is { } rawBody)
         {
             // Bytes a transcript cannot produce (bad UTF-8, lone surrogate escapes): sent verbatim.
-            context.Response.ContentType = stream ? "text/event-stream" : "application/json; charset=utf-8";
+            context.Response.ContentType = script.RawContentType ?? (stream ? "text/event-stream" : "application/json; charset=utf-8");
             await context.Response.Body.WriteAsync(rawBody, context.RequestAborted);
             return;
         }

@@ -27,6 +27,9 @@ public sealed record SimScript
     /// <summary>Send these bytes as the whole response body (SSE for streaming requests, JSON otherwise) instead of a transcript.</summary>
     public byte[]? RawBody { get; init; }
 
+    /// <summary>The content type <see cref="RawBody"/> is sent with (a proxy's HTML error page); SSE or JSON by the request when null.</summary>
+    public string? RawContentType { get; init; }
+
     /// <summary>Built-in transcript: answer, tool_call, after_tool, preamble_tool, analysis_only; chosen from the request when null.</summary>
     public string? Transcript { get; init; }
 

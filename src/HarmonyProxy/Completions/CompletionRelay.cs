@@ -13,6 +13,12 @@ internal enum RelayEnd
 
     /// <summary>The body ended before upstream finished.</summary>
     EndedEarly,
+
+    /// <summary>
+    /// The body held no completion chunk at all (an HTML error page behind a 200, SSE whose data
+    /// is not JSON): a failure of the upstream, not an empty answer.
+    /// </summary>
+    NotACompletion,
 }
 
 /// <summary>
@@ -45,6 +51,11 @@ internal static class CompletionRelay
             if (translator.ProcessEvent(completion.Span) == UpstreamEventKind.Error)
             {
                 return RelayEnd.UpstreamError;
+            }
+
+            if (!translator.ChunkRead)
+            {
+                return RelayEnd.NotACompletion;
             }
 
             translator.Complete();
@@ -86,6 +97,11 @@ internal static class CompletionRelay
             // Step 9: the end: one finish (and usage) then [DONE]; or an error the caller ends with
             if (kind == UpstreamEventKind.Done)
             {
+                if (!translator.ChunkRead)
+                {
+                    return RelayEnd.NotACompletion;
+                }
+
                 translator.Complete();
                 await flush();
                 return RelayEnd.Completed;
@@ -101,6 +117,11 @@ internal static class CompletionRelay
         }
 
         // The body ended without [DONE]: fine if upstream finished (older builds), a break otherwise.
+        if (!translator.ChunkRead)
+        {
+            return RelayEnd.NotACompletion;
+        }
+
         if (translator.UpstreamFinishReason is null)
         {
             return RelayEnd.EndedEarly;

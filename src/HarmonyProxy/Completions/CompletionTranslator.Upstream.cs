@@ -14,7 +14,19 @@ internal sealed partial class CompletionTranslator : ILlamaServerChunkHandler
     public string? UpstreamFinishReason => _upstreamFinish;
 
     /// <summary>Takes one upstream SSE event's data (a chunk, a whole completion, an error, or [DONE]).</summary>
-    public UpstreamEventKind ProcessEvent(ReadOnlySpan<byte> data) => _reader.Read(data, this);
+    public UpstreamEventKind ProcessEvent(ReadOnlySpan<byte> data)
+    {
+        var kind = _reader.Read(data, this);
+        if (kind == UpstreamEventKind.Chunk)
+        {
+            ChunkRead = true;
+        }
+
+        return kind;
+    }
+
+    /// <summary>True once one completion chunk (or one whole completion) was read: a body without any is not a completion.</summary>
+    public bool ChunkRead { get; private set; }
 
     bool ILlamaServerChunkHandler.AwaitingIdentity => !_begun;
 

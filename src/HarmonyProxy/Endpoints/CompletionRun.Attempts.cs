@@ -62,6 +62,7 @@ internal sealed partial class CompletionRun
                 UpstreamFailure failure;
                 var relayed = response.IsSuccessStatusCode;
                 var backendDown = (int)response.StatusCode is 502 or 503 or 504;
+                var backendReported = false;
                 if (relayed)
                 {
                     Backends.Succeeded();
@@ -80,6 +81,12 @@ internal sealed partial class CompletionRun
                     }
 
                     failure = broken!;
+                    if (failure.Code == UpstreamFailure.NotACompletionCode)
+                    {
+                        // A 200 that was no completion: the backend is not serving, whatever its status said.
+                        Backends.Failed();
+                        backendReported = true;
+                    }
                 }
                 else
                 {
@@ -104,7 +111,11 @@ internal sealed partial class CompletionRun
                 // Another backend, if there is one, for a backend that is down or broke before output.
                 if ((backendDown || (relayed && failure.Kind == UpstreamErrorKind.Transient)) && Backends.CanMove)
                 {
-                    Backends.Failed();
+                    if (!backendReported)
+                    {
+                        Backends.Failed();
+                    }
+
                     if (await TryMoveAsync(failure.Code, watchdog))
                     {
                         client.Restart();

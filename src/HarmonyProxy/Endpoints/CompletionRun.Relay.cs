@@ -24,9 +24,9 @@ internal sealed partial class CompletionRun
         catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException)
         {
             var kind = Classify(exception, watchdog, afterHeaders: true, translator.OutputStarted);
-            return kind == AttemptEnd.Broken
-                ? (kind, new UpstreamFailure(502, "The connection to the upstream llama-server broke" + Detail(exception), OpenAiError.Upstream, "upstream_connection_lost"))
-                : (kind, null);
+            return kind != AttemptEnd.Broken ? (kind, null)
+                : exception is UpstreamEventTooLargeException ? (kind, UpstreamFailure.EventTooLarge(options.Upstream.MaxUpstreamEventBytes))
+                : (kind, new UpstreamFailure(502, "The connection to the upstream llama-server broke" + Detail(exception), OpenAiError.Upstream, "upstream_connection_lost"));
         }
 
         switch (end)
@@ -36,6 +36,9 @@ internal sealed partial class CompletionRun
             case RelayEnd.UpstreamError:
                 StreamBroke(translator);
                 return (AttemptEnd.Broken, MidStreamFailure(translator.UpstreamError!));
+            case RelayEnd.NotACompletion:
+                StreamBroke(translator);
+                return (AttemptEnd.Broken, UpstreamFailure.NotACompletion(response.Content.Headers.ContentType?.MediaType));
             default:
                 StreamBroke(translator);
                 return (AttemptEnd.Broken, UpstreamFailure.StreamEnded());

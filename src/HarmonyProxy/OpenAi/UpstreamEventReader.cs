@@ -11,7 +11,7 @@ namespace HarmonyProxy.OpenAi;
 /// the payload) except older llama-server builds' <c>error</c> field, handed out as
 /// <c>{"error":…}</c>; several data lines join with LF, and an event the body ends in the middle
 /// of is discarded. A line or an event longer than the limit fails the read with an
-/// <see cref="IOException"/>, so an upstream that never ends a line cannot grow memory.
+/// <see cref="UpstreamEventTooLargeException"/>, so an upstream that never ends a line cannot grow memory.
 /// </summary>
 /// <remarks>
 /// This replaces SseParser behind a line-counting stream: waiting for a token is one pooled async
@@ -97,7 +97,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
             _end += read;
             if (_end - _start > maxEventBytes)
             {
-                throw new IOException($"The upstream completion exceeded {maxEventBytes} bytes.");
+                throw new UpstreamEventTooLargeException($"The upstream completion exceeded {maxEventBytes} bytes.");
             }
         }
     }
@@ -130,7 +130,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
             var lineLength = found < 0 ? pending.Length : _searched + found;
             if (lineLength > maxEventBytes)
             {
-                throw new IOException($"An upstream event line exceeded {maxEventBytes} bytes.");
+                throw new UpstreamEventTooLargeException($"An upstream event line exceeded {maxEventBytes} bytes.");
             }
 
             if (found < 0)
@@ -243,7 +243,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
         var needed = _dataLength + separator + value.Length;
         if (needed > maxEventBytes)
         {
-            throw new IOException($"An upstream event exceeded {maxEventBytes} bytes.");
+            throw new UpstreamEventTooLargeException($"An upstream event exceeded {maxEventBytes} bytes.");
         }
 
         if (_data is null || needed > _data.Length)
@@ -268,3 +268,6 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
         _dataAppended = true;
     }
 }
+
+/// <summary>An upstream event or line longer than the reader's bound; an <see cref="IOException"/>, so a caller that only knows broken reads still ends the attempt.</summary>
+internal sealed class UpstreamEventTooLargeException(string message) : IOException(message);

@@ -7,6 +7,8 @@ namespace HarmonyProxy.Upstream;
 /// <param name="Param">The request field the error is about, when there is one.</param>
 internal sealed record UpstreamFailure(int Status, string Message, string Type, string Code, TimeSpan? RetryAfter = null, UpstreamErrorKind Kind = UpstreamErrorKind.Transient, string? Param = null)
 {
+    public const string NotACompletionCode = "upstream_not_a_completion";
+
     private const int MaxErrorBodyBytes = 64 * 1024;
 
     /// <param name="detail">": reason" when the operator exposes details, else ".".</param>
@@ -16,6 +18,14 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
     /// <summary>The body ended before llama-server finished, without an error.</summary>
     public static UpstreamFailure StreamEnded() =>
         new(502, "The upstream llama-server closed the stream before finishing.", OpenAiError.Upstream, "upstream_stream_ended");
+
+    /// <summary>A 200 whose body held no completion (an HTML page from a proxy in between, SSE that is not JSON): the backend is not serving; another attempt may be.</summary>
+    public static UpstreamFailure NotACompletion(string? mediaType) =>
+        new(502, $"The upstream answered 200 ({mediaType ?? "no content type"}) with a body that is not a completion.", OpenAiError.Upstream, NotACompletionCode);
+
+    /// <summary>One event over the bound (<c>MaxUpstreamEventBytes</c>): the attempt ends; the same request would send it again.</summary>
+    public static UpstreamFailure EventTooLarge(int maxEventBytes) =>
+        new(502, $"The upstream llama-server sent an event larger than the proxy's limit of {maxEventBytes} bytes (Upstream:MaxUpstreamEventBytes); the generation was ended.", OpenAiError.Upstream, "upstream_event_too_large", Kind: UpstreamErrorKind.Deterministic);
 
     public static UpstreamFailure TimedOut(string what) =>
         new(504, $"The upstream llama-server did not answer in time ({what}).", OpenAiError.Upstream, "upstream_timeout");

@@ -75,7 +75,7 @@ public sealed class UpstreamEventReaderTests
     {
         var body = "data: " + new string('x', Limit) + "\n\n";
 
-        var error = await Assert.ThrowsAsync<IOException>(() => ReadAllAsync(body, chunkSize));
+        var error = await Assert.ThrowsAsync<UpstreamEventTooLargeException>(() => ReadAllAsync(body, chunkSize));
 
         Assert.Contains($"exceeded {Limit} bytes", error.Message, StringComparison.Ordinal);
     }
@@ -85,7 +85,7 @@ public sealed class UpstreamEventReaderTests
     {
         await using var reader = new UpstreamEventReader(new EndlessStream(), Limit);
 
-        await Assert.ThrowsAsync<IOException>(async () => await reader.ReadAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<UpstreamEventTooLargeException>(async () => await reader.ReadAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class UpstreamEventReaderTests
     {
         var body = string.Concat(Enumerable.Repeat("data: 0123456789\n", 10)) + "\n";
 
-        await Assert.ThrowsAsync<IOException>(() => ReadAllAsync(body, chunkSize: int.MaxValue));
+        await Assert.ThrowsAsync<UpstreamEventTooLargeException>(() => ReadAllAsync(body, chunkSize: int.MaxValue));
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public sealed class UpstreamEventReaderTests
     {
         await using var reader = new UpstreamEventReader(new ChunkedStream(new byte[Limit + 1], 10), Limit);
 
-        await Assert.ThrowsAsync<IOException>(async () => await reader.ReadToEndAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<UpstreamEventTooLargeException>(async () => await reader.ReadToEndAsync(CancellationToken.None));
     }
 
     /// <summary>Random SSE-ish bytes cut at random places: the same events as .NET's SseParser.</summary>

@@ -154,6 +154,26 @@ public sealed class HostileInputTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task UpstreamEventOverTheLimit_SaysSo_NotABrokenConnection(bool outputFirst)
+    {
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:MaxUpstreamEventBytes"] = "65536" });
+        var first = outputFirst ? "data: {\"choices\":[{\"delta\":{\"content\":\"<|channel|>final<|message|>Hi\"}}]}\n\n" : string.Empty;
+        var body = first + "data: {\"choices\":[{\"delta\":{\"content\":\"" + new string('x', 70_000) + "\"}}]}\n\ndata: [DONE]\n\n";
+        app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions")
+            .Respond(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "text/event-stream") });
+
+        using var response = await app.CreateClient().PostAsync("/v1/chat/completions", new StringContent("""{"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+
+        var error = outputFirst ? ClientStream.Parse(text).Error! : JsonNode.Parse(text)!["error"]!.AsObject();
+        Assert.Equal(outputFirst ? HttpStatusCode.OK : HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream_event_too_large", error["code"]!.GetValue<string>());
+        Assert.Contains("larger than the proxy's limit of 65536 bytes", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     /// <summary>Random and mutated request bodies: always a clean status and an OpenAI-shaped body, never a 500.</summary>
     [Property(MaxTest = 150)]
     public Property RandomBodies_NeverCrashTheRequestPath()

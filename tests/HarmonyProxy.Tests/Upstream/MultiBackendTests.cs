@@ -89,6 +89,28 @@ public sealed class MultiBackendTests
     }
 
     [Fact]
+    public async Task ABackendAnsweringHtmlWith200_IsEjected_AndTheRequestMovesToAnother()
+    {
+        await using var backends = await Backends.StartAsync(2);
+        var broken = backends.Simulators[0];
+        broken.Enqueue(new SimScript { RawBody = "<html>proxy error page</html>"u8.ToArray(), RawContentType = "text/html" });
+        await using var proxy = backends.Proxy();
+        using var http = proxy.CreateClient();
+
+        // Conversations until one lands on the broken backend first.
+        for (var i = 0; broken.ChatRequestCount == 0; i++)
+        {
+            Assert.True(i < 40, "no conversation was mapped to the first backend");
+            using var response = await PostAsync(http, session: $"task-{i}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("assistant", System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["role"]!.GetValue<string>());
+        }
+
+        Assert.Equal(1, await proxy.MetricAsync($"harmony_proxy_backend_ejections_total{{backend=\"{broken.BaseAddress.Authority}\"}}"));
+        Assert.Equal(1, await proxy.MetricAsync("harmony_proxy_upstream_retries_total{reason=\"another_backend\"}"));
+    }
+
+    [Fact]
     public async Task ABackendThatIsDown_IsEjected_AndItsRequestsMoveToAnother()
     {
         await using var backends = await Backends.StartAsync(1);
