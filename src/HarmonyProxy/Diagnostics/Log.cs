@@ -92,6 +92,10 @@ internal static partial class Log
         Message = "Backend {Backend} did not answer its probe ({Exception})")]
     public static partial void BackendProbeFailed(ILogger logger, string backend, string exception);
 
+    [LoggerMessage(EventId = 28, EventName = "BackendEjectedByProbe", Level = LogLevel.Warning,
+        Message = "Backend {Backend} failed its health probe ({Reason}): set aside; requests waiting on it for a first byte move to another backend")]
+    public static partial void BackendEjectedByProbe(ILogger logger, string backend, string reason);
+
     [LoggerMessage(EventId = 24, EventName = "BackendsDiscovered", Level = LogLevel.Information,
         Message = "Backends of {Url}: {Count} ({Backends})")]
     public static partial void BackendsDiscovered(ILogger logger, string url, int count, string backends);

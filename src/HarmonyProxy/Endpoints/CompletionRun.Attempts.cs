@@ -28,10 +28,13 @@ internal sealed partial class CompletionRun
             watchdog.PauseIdle();
             using var span = ProxyTelemetry.StartAttempt(_attempt, _pendingRecovery);
             HttpResponseMessage response;
+            var probeFailed = Backends.Current.ProbeFailed;
             try
             {
-                // Step 6: the send: UpstreamClient → retry (shared budget) → breaker → first-byte timeout
-                response = await upstream.SendChatAsync(Backends.Current.ApiBase, body, ClientCredentials.ForwardedAuthorization(context), _budget, watchdog.Token);
+                // Step 6: the send: UpstreamClient → retry (shared budget) → breaker → first-byte
+                // timeout; given up early when the backend fails its health probe meanwhile
+                using var send = CancellationTokenSource.CreateLinkedTokenSource(watchdog.Token, probeFailed);
+                response = await upstream.SendChatAsync(Backends.Current.ApiBase, body, ClientCredentials.ForwardedAuthorization(context), _budget, send.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
             {
@@ -43,18 +46,26 @@ internal sealed partial class CompletionRun
 
                 EndRecovery(succeeded: false);
                 span?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+                var setAside = end == AttemptEnd.Broken && probeFailed.IsCancellationRequested;
                 if (end == AttemptEnd.Broken)
                 {
-                    // Unreachable, timed out or its breaker open: that backend is down for now.
-                    Backends.Failed();
-                    if (client.CanRestart && await TryMoveAsync(exception.GetType().Name, watchdog))
+                    // Unreachable, timed out or its breaker open: that backend is down for now
+                    // (set aside already when its health probe failed).
+                    if (!setAside)
+                    {
+                        Backends.Failed();
+                    }
+
+                    if (client.CanRestart && await TryMoveAsync(setAside ? "health probe failed" : exception.GetType().Name, watchdog))
                     {
                         client.Restart();
                         continue;
                     }
                 }
 
-                return end == AttemptEnd.Broken ? (end, SendFailure(exception)) : (end, null);
+                return end != AttemptEnd.Broken ? (end, null)
+                    : setAside ? (end, UpstreamFailure.Unreachable(": its health probe failed while the request waited for a first byte."))
+                    : (end, SendFailure(exception));
             }
 
             using (response)

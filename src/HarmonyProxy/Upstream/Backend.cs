@@ -1,6 +1,7 @@
 namespace HarmonyProxy.Upstream;
 
 /// <summary>One llama-server behind the proxy and what the pool knows of it. Mutated only under the pool's lock.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its CancellationTokenSource has no timer, so nothing to release; it is replaced when signalled, and requests may still hold its token.")]
 internal sealed class Backend(Uri apiBase, int index)
 {
     public Uri ApiBase { get; } = apiBase;
@@ -21,6 +22,14 @@ internal sealed class Backend(Uri apiBase, int index)
 
     /// <summary>Timestamp (of the pool's clock) until which it is not chosen while another is healthy.</summary>
     public long EjectedUntil { get; set; }
+
+    /// <summary>Cancelled when its health probe fails: requests still waiting on it for a first byte give up and move.</summary>
+    public CancellationToken ProbeFailed => Volatile.Read(ref _probeFailed).Token;
+
+    private CancellationTokenSource _probeFailed = new();
+
+    /// <summary>Signals <see cref="ProbeFailed"/> to those waiting now; later requests get a fresh token.</summary>
+    public CancellationTokenSource TakeProbeFailedSignal() => Interlocked.Exchange(ref _probeFailed, new CancellationTokenSource());
 }
 
 /// <summary>A slot on one backend, held for one client request's attempt; disposing it frees the slot.</summary>

@@ -5,8 +5,10 @@ namespace HarmonyProxy.Upstream;
 
 /// <summary>
 /// With several backends: reads each one's <c>/props</c> for its slot count (the pool's cap for it,
-/// unless one is configured), and probes <c>/health</c> of an ejected one so it returns as soon as
-/// it answers rather than when its back-off ends. One pass every <c>Upstream:BackendProbeSeconds</c>.
+/// unless one is configured), and probes every one's <c>/health</c>: one that does not answer 200
+/// within <c>ReadinessTimeoutSeconds</c> is ejected and the requests waiting on it move
+/// (<see cref="BackendPool.ReportProbeFailure"/>); an ejected one that answers returns at once
+/// rather than when its back-off ends. One pass every <c>Upstream:BackendProbeSeconds</c>.
 /// </summary>
 internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, IOptions<UpstreamOptions> options, TimeProvider time, ILogger<BackendMonitor> logger) : BackgroundService
 {
@@ -41,28 +43,33 @@ internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, 
         }
     }
 
-    /// <summary>One backend: its slots when asked, and whether an ejected one is back.</summary>
+    /// <summary>One backend: its slots when asked, and whether it answers its health probe.</summary>
     internal async Task ProbeAsync(Backend backend, bool readProps, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.Value.ReadinessTimeout);
         try
         {
+            using (var health = await upstream.GetAsync(new Uri(backend.ApiBase, "/health").ToString(), clientAuthorization: null, deadline.Token))
+            {
+                if (!health.IsSuccessStatusCode)
+                {
+                    ProbeFailed(backend, $"HTTP {(int)health.StatusCode}");
+                    return;
+                }
+            }
+
+            if (backend.EjectedUntil > 0)
+            {
+                pool.ReportSuccess(backend);
+            }
+
             if (readProps)
             {
                 using var props = await upstream.GetAsync(new Uri(backend.ApiBase, "/props").ToString(), clientAuthorization: null, deadline.Token);
                 if (props.IsSuccessStatusCode && LlamaServerProps.Parse(await props.Content.ReadAsByteArrayAsync(deadline.Token)) is { TotalSlots: > 0 and var slots })
                 {
                     pool.ObserveSlots(backend, slots);
-                }
-            }
-
-            if (backend.EjectedUntil > 0)
-            {
-                using var health = await upstream.GetAsync(new Uri(backend.ApiBase, "/health").ToString(), clientAuthorization: null, deadline.Token);
-                if (health.IsSuccessStatusCode)
-                {
-                    pool.ReportSuccess(backend);
                 }
             }
         }
@@ -73,7 +80,19 @@ internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, 
                 throw;
             }
 
-            Diagnostics.Log.BackendProbeFailed(logger, backend.Name, exception.GetType().Name);
+            ProbeFailed(backend, exception.GetType().Name);
+        }
+    }
+
+    private void ProbeFailed(Backend backend, string reason)
+    {
+        if (pool.ReportProbeFailure(backend))
+        {
+            Diagnostics.Log.BackendEjectedByProbe(logger, backend.Name, reason);
+        }
+        else
+        {
+            Diagnostics.Log.BackendProbeFailed(logger, backend.Name, reason);
         }
     }
 }

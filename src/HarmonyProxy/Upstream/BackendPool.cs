@@ -10,8 +10,9 @@ namespace HarmonyProxy.Upstream;
 /// free slot, which then takes it (bounded load: never queue behind a hot backend while another
 /// idles). With no free slot anywhere the request waits in one bounded FIFO queue (429 beyond it),
 /// and the first freed slot it may use is its. A backend that fails (connection, timeout, 502,
-/// 503, 504) is ejected for a back-off that doubles with each failure in a row (1 s to 60 s): it is
-/// chosen again only when no healthy backend is left, or once the back-off is over.
+/// 503, 504, a 200 that is no completion, a failed health probe) is ejected for a back-off that
+/// doubles with each failure in a row (1 s to 60 s): it is chosen again only when no healthy
+/// backend is left, or once the back-off is over.
 /// </summary>
 internal sealed class BackendPool
 {
@@ -139,6 +140,25 @@ internal sealed class BackendPool
         }
 
         _metrics.BackendEjections.WithLabels(backend.Name).Inc();
+    }
+
+    /// <summary>
+    /// Its health probe failed (no answer in time, or not 200): ejected like a failed request
+    /// (unless it already is), and the requests still waiting on it for their first byte are told
+    /// (<see cref="Backend.ProbeFailed"/>), so a hung backend holds no one until the first-byte timeout.
+    /// </summary>
+    /// <returns>True when this probe ejected it (it was not ejected before).</returns>
+    public bool ReportProbeFailure(Backend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var ejecting = backend.EjectedUntil <= _time.GetTimestamp();
+        if (ejecting)
+        {
+            ReportFailure(backend);
+        }
+
+        backend.TakeProbeFailedSignal().Cancel();
+        return ejecting;
     }
 
     /// <summary>A backend answered: it is healthy again.</summary>

@@ -39,7 +39,7 @@ internal sealed class UpstreamOptions
     /// <summary>Keep a conversation on one backend (its prompt cache); false: the least loaded backend, in turn (round robin when idle).</summary>
     public bool Affinity { get; set; } = true;
 
-    /// <summary>With several backends: how often each one's <c>/props</c> (slots) and, while ejected, <c>/health</c> are probed.</summary>
+    /// <summary>With several backends: how often every one's <c>/health</c> is probed (a failure ejects it) and its <c>/props</c> (slots) read.</summary>
     [SettingRange("HarmonyProxy:Upstream:BackendProbeSeconds", "a positive number of seconds", MinimumExcluded = true, Minimum = 0)]
     public double BackendProbeSeconds { get; set; } = 5;
 
