@@ -41,6 +41,7 @@ internal sealed partial class CompletionTranslator
             return;
         }
 
+        ReasoningTokens++;
         CaptureReasoning(text, separate);
         LoopDetector?.Feed(text);
         switch (_output.Reasoning)

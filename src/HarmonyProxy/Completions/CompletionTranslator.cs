@@ -92,6 +92,8 @@ internal sealed partial class CompletionTranslator
         _upstreamFinish = null;
         _usage = null;
         _upstreamDeltas = 0;
+        ReasoningTokens = 0;
+        ChunkRead = false;
         UpstreamError = null;
     }
 
@@ -136,6 +138,9 @@ internal sealed partial class CompletionTranslator
     /// <summary>Reasoning deltas written (for metrics and the summary log).</summary>
     public int ReasoningChunks { get; private set; }
 
+    /// <summary>Reasoning pieces the parser routed, shown or not: one per upstream delta, which llama-server sends one token at a time.</summary>
+    public int ReasoningTokens { get; private set; }
+
     public FinishReason? FinishReason { get; private set; }
 
     /// <summary>Upstream's usage object, when it sent one (llama-server: prompt/completion tokens).</summary>
@@ -179,13 +184,13 @@ internal sealed partial class CompletionTranslator
         _completed = true;
         // Calls rendered as text or dropped are not tool calls to the client.
         FinishReason = CompletedTurn.FinishReasonFor(truncated, _nativeCalls > 0);
-        _sink.Finish(FinishReason, _passUsage ? _usage ?? EstimateUsage() : default);
+        _sink.Finish(FinishReason, _passUsage ? LlamaServerUsage.WithReasoningTokens(_usage ?? EstimateUsage(), ReasoningTokens) : default);
     }
 
     /// <summary>
     /// Usage when llama-server sent none (older builds, builds that only send it when asked, a
     /// stream cut by a watchdog): what was relayed, one upstream delta per token as llama-server
-    /// sends them, marked <c>"estimated": true</c>, so a client that asked always gets usage.
+    /// sends them, so a client that asked always gets usage.
     /// </summary>
     private byte[] EstimateUsage()
     {

@@ -109,7 +109,8 @@ internal sealed class ClientResponse : IAsyncDisposable
             if (!_context.Response.HasStarted)
             {
                 _ended = true;
-                await ErrorResults.WriteAsync(_context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
+                var param = failure.Param == UpstreamFailure.ConversationParam ? _wire.ConversationParam : failure.Param;
+                await ErrorResults.WriteAsync(_context, failure.Status, failure.Message, failure.Type, failure.Code, param, failure.RetryAfter);
                 return true;
             }
 

@@ -21,6 +21,9 @@ internal interface ICompletionWire
 
     /// <summary>A sink collecting one JSON body; a retry before output opens a new one.</summary>
     ICompletionBody OpenBody();
+
+    /// <summary>The request field that holds the conversation, as an error's <c>param</c> names it (a prompt too long for the context).</summary>
+    string ConversationParam { get; }
 }
 
 /// <summary>OpenAI Chat Completions: <c>chat.completion.chunk</c> events, or one <c>chat.completion</c>.</summary>
@@ -30,4 +33,6 @@ internal sealed class ChatCompletionWire(ReasoningFields reasoningFields) : ICom
     public ICompletionSink OpenStream(IBufferWriter<byte> events) => new SseChunkWriter(events, reasoningFields);
 
     public ICompletionBody OpenBody() => new CompletionAccumulator(reasoningFields);
+
+    public string ConversationParam => "messages";
 }

@@ -9,6 +9,9 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
 {
     public const string NotACompletionCode = "upstream_not_a_completion";
 
+    /// <summary>The <c>param</c> of an error about the whole conversation; each wire names its own field for it.</summary>
+    public const string ConversationParam = "messages";
+
     private const int MaxErrorBodyBytes = 64 * 1024;
 
     /// <param name="detail">": reason" when the operator exposes details, else ".".</param>
@@ -91,7 +94,7 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
         var message = prompt is not null && context is not null
             ? $"This model's maximum context length is {context} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages. (llama-server: {error.Message})"
             : $"This model's maximum context length was exceeded. Please reduce the length of the messages. (llama-server: {error.Message})";
-        return new(400, message, OpenAiError.InvalidRequest, "context_length_exceeded", Kind: UpstreamErrorKind.Deterministic, Param: "messages");
+        return new(400, message, OpenAiError.InvalidRequest, "context_length_exceeded", Kind: UpstreamErrorKind.Deterministic, Param: ConversationParam);
     }
 
     private static async Task<LlamaServerError> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -187,7 +187,7 @@ public sealed class FidelityTests
         var stream = ClientStream.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.NotNull(stream.Usage);
-        Assert.True(stream.Usage!["estimated"]!.GetValue<bool>());
+        Assert.Null(stream.Usage!["estimated"]);
         Assert.True(stream.Usage["completion_tokens"]!.GetValue<int>() > 10);
         Assert.True(stream.Usage["prompt_tokens"]!.GetValue<int>() > 0);
         Assert.Equal(stream.Usage["prompt_tokens"]!.GetValue<int>() + stream.Usage["completion_tokens"]!.GetValue<int>(), stream.Usage["total_tokens"]!.GetValue<int>());
@@ -202,8 +202,9 @@ public sealed class FidelityTests
         using var response = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: false));
         var usage = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["usage"]!;
 
-        Assert.True(usage["estimated"]!.GetValue<bool>());
+        Assert.Null(usage["estimated"]);
         Assert.True(usage["completion_tokens"]!.GetValue<int>() > 10);
+        Assert.True(usage["completion_tokens_details"]!["reasoning_tokens"]!.GetValue<int>() > 0);
     }
 
     [Fact]
@@ -216,6 +217,7 @@ public sealed class FidelityTests
 
         Assert.Null(stream.Usage!["estimated"]);
         Assert.True(stream.Usage["completion_tokens"]!.GetValue<int>() > 0);
+        Assert.InRange(stream.Usage["completion_tokens_details"]!["reasoning_tokens"]!.GetValue<int>(), 1, stream.Usage["completion_tokens"]!.GetValue<int>() - 1);
     }
 
     private static StringContent Json(bool stream, string extra = "") => ChatRequest.Body(stream, extra: extra);

@@ -179,8 +179,10 @@ public sealed class ResponsesEndpointTests
 
         using var response = await harness.Http.PostAsync("/v1/responses", ResponsesStream.Body("""{"model":"gpt-oss-20b","stream":true,"input":"hi"}"""));
 
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("context_length_exceeded", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("context_length_exceeded", error["code"]!.GetValue<string>());
+        Assert.Equal("input", error["param"]!.GetValue<string>());
     }
 
     [Fact]

@@ -41,18 +41,12 @@ internal static class ResponsesUsage
                 json.WriteNumber("input_tokens"u8, input);
                 json.WriteStartObject("input_tokens_details"u8);
                 json.WriteNumber("cached_tokens"u8, Detail(usage, "prompt_tokens_details", "cached_tokens"));
-                json.WriteNumber("cache_write_tokens"u8, 0);
                 json.WriteEndObject();
                 json.WriteNumber("output_tokens"u8, output);
                 json.WriteStartObject("output_tokens_details"u8);
                 json.WriteNumber("reasoning_tokens"u8, Detail(usage, "completion_tokens_details", "reasoning_tokens"));
                 json.WriteEndObject();
                 json.WriteNumber("total_tokens"u8, usage.TryGetProperty("total_tokens", out var total) && total.TryGetInt64(out var sum) ? sum : input + output);
-                if (usage.TryGetProperty("estimated", out var estimated) && estimated.ValueKind == JsonValueKind.True)
-                {
-                    json.WriteBoolean("estimated"u8, true);
-                }
-
                 json.WriteEndObject();
             }
 

@@ -11,4 +11,6 @@ internal sealed class ResponsesWire(ResponseContext context) : ICompletionWire
     public ICompletionSink OpenStream(IBufferWriter<byte> events) => Output = new ResponsesOutput(context, events);
 
     public ICompletionBody OpenBody() => Output = new ResponsesOutput(context, events: null);
+
+    public string ConversationParam => "input";
 }
