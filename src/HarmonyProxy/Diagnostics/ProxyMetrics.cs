@@ -38,6 +38,7 @@ internal sealed class ProxyMetrics
         ResponsesReasoningUnsealed = factory.CreateCounter("harmony_proxy_responses_reasoning_unsealed_total", "Reasoning items answered without encrypted_content because the keys that seal it (on Redis) have not been read yet.");
         ReasoningMemory = factory.CreateCounter("harmony_proxy_reasoning_memory_total", "The reasoning memory, by event: stored (a tool-call turn's reasoning kept for later), restored (put back into a history that lacked it), miss (not found), kept (sent to llama-server by Harmony's rule), dropped (removed by the rule: turns before a final answer).", ["event"]);
         StoreErrors = factory.CreateCounter("harmony_proxy_store_errors_total", "Failures of the shared store (reasoning memory, stored responses), by store, operation and kind (timeout, error, paused: not asked for a few seconds after a failure).", ["store", "operation", "kind"]);
+        StoreEvictions = factory.CreateCounter("harmony_proxy_store_evictions_total", "Entries of the in-process store given up, by reason: client_quota (a client over its share gave up its own oldest), global_bound (the store's bounds), too_large (larger than a client's share: not stored).", ["reason"]);
         RequestsByClient = factory.CreateCounter("harmony_proxy_requests_by_client_total", "Completion requests by the client profile detected from their headers.", ["client"]);
         LoopGuard = factory.CreateCounter("harmony_proxy_loop_guard_total", "Loops seen: reasoning_repeat (a generation whose reasoning repeated itself, ended), repeated_tool_call (a history ending with the same tool call several times).", ["kind"]);
         BackendRequests = factory.CreateCounter("harmony_proxy_backend_requests_total", "Upstream attempts sent to each llama-server backend.", ["backend"]);
@@ -82,6 +83,8 @@ internal sealed class ProxyMetrics
     public Counter ReasoningMemory { get; }
 
     public Counter StoreErrors { get; }
+
+    public Counter StoreEvictions { get; }
 
     public Counter RequestsByClient { get; }
 

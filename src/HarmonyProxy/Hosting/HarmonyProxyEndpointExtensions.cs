@@ -46,6 +46,7 @@ internal static class HarmonyProxyEndpointExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseKnownMethods();
+        app.UseMemoryReturnAfterLargeBodies();
         app.UseRequestId();
         app.UseRequestSummary();
         app.UseRouting();

@@ -20,6 +20,7 @@ internal static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddUpstreamClient();
         builder.Services.AddSingleton<UpstreamCredentials>();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<MemoryReturn>();
         builder.Services.AddSingleton<BackendPool>();
         builder.Services.AddHostedService<BackendMonitor>();
         builder.Services.AddHostedService<BackendDiscovery>();

@@ -14,7 +14,8 @@ internal interface IConversationStore
 
     ValueTask<byte[]?> GetAsync(string key, CancellationToken cancellationToken);
 
-    ValueTask SetAsync(string key, byte[] value, CancellationToken cancellationToken);
+    /// <summary>Keeps <paramref name="value"/> under <paramref name="key"/>, counted against <paramref name="owner"/>'s share of the store.</summary>
+    ValueTask SetAsync(string owner, string key, byte[] value, CancellationToken cancellationToken);
 
     /// <summary>Removes the entry; false when there was none.</summary>
     ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken);

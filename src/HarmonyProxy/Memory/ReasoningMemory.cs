@@ -72,7 +72,7 @@ internal sealed class ReasoningMemory(IConversationStore store, IOptionsMonitor<
         var bytes = Encoding.UTF8.GetBytes(reasoning);
         foreach (var id in toolCallIds)
         {
-            _ = store.SetAsync(Key(owner, id), bytes, CancellationToken.None).AsTask();
+            _ = store.SetAsync(owner, Key(owner, id), bytes, CancellationToken.None).AsTask();
         }
 
         metrics.ReasoningMemory.WithLabels("stored").Inc();

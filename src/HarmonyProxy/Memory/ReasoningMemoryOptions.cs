@@ -19,6 +19,14 @@ internal sealed class ReasoningMemoryOptions
     [SettingRange("HarmonyProxy:ReasoningMemory:MaxBytes", "a positive number of bytes", Minimum = 1)]
     public long MaxBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>Entries one client (one key, or one address without keys) may hold in this process; past it, that client's own least recently used go.</summary>
+    [SettingRange("HarmonyProxy:ReasoningMemory:MaxEntriesPerClient", "a positive number", Minimum = 1)]
+    public int MaxEntriesPerClient { get; set; } = 2_500;
+
+    /// <summary>Bytes one client's entries may hold together (and the largest one entry of a client may be, on Redis too); past it, that client's own least recently used go.</summary>
+    [SettingRange("HarmonyProxy:ReasoningMemory:MaxBytesPerClient", "a positive number of bytes", Minimum = 1)]
+    public long MaxBytesPerClient { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>How long an entry lives.</summary>
     [SettingRange("HarmonyProxy:ReasoningMemory:MaxAgeMinutes", "a positive number of minutes", Minimum = 0, MinimumExcluded = true)]
     public double MaxAgeMinutes { get; set; } = 120;

@@ -8,7 +8,8 @@ namespace HarmonyProxy.Memory;
 /// <summary>
 /// The store on Redis (<c>ReasoningMemory:Redis</c>), for several proxy replicas, through the
 /// standard <see cref="IDistributedCache"/>. Entries expire after <c>MaxAgeMinutes</c>; larger
-/// than <c>MaxBytes</c> are not stored (Redis's own <c>maxmemory</c> policy bounds the rest).
+/// than <c>MaxBytes</c> or a client's share (<c>MaxBytesPerClient</c>) are not stored (Redis's own
+/// <c>maxmemory</c> policy bounds the rest).
 /// A slow or absent Redis never slows a request: each call has a short deadline
 /// (<c>RedisTimeoutMilliseconds</c>); after a failure Redis is not asked for a few seconds;
 /// failures are counted and logged at most once a minute.
@@ -31,12 +32,13 @@ internal sealed class RedisConversationStore(
     public ValueTask<byte[]?> GetAsync(string key, CancellationToken cancellationToken) =>
         GuardAsync("get", token => cache.GetAsync(key, token), (byte[]?)null, cancellationToken);
 
-    public async ValueTask SetAsync(string key, byte[] value, CancellationToken cancellationToken)
+    public async ValueTask SetAsync(string owner, string key, byte[] value, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(value);
         var settings = options.CurrentValue;
-        if (value.Length > settings.MaxBytes)
+        if (value.Length > Math.Min(settings.MaxBytes, settings.MaxBytesPerClient))
         {
+            metrics.StoreEvictions.WithLabels("too_large").Inc();
             return;
         }
 

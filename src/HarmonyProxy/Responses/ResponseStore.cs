@@ -32,7 +32,7 @@ internal sealed class ResponseStore(IConversationStore store)
             json.WriteEndObject();
         }
 
-        await store.SetAsync(Key(owner, id), buffer.WrittenSpan.ToArray(), cancellationToken);
+        await store.SetAsync(owner, Key(owner, id), buffer.WrittenSpan.ToArray(), cancellationToken);
     }
 
     public async ValueTask<StoredResponse?> GetAsync(string owner, string id, CancellationToken cancellationToken)

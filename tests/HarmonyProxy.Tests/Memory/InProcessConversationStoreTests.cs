@@ -1,3 +1,4 @@
+using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Responses;
 using HarmonyProxy.Tests.Infrastructure;
@@ -13,19 +14,19 @@ public sealed class InProcessConversationStoreTests
     public async Task LeastRecentlyUsedGoFirst_WhenEntriesOrBytesRunOut()
     {
         var store = Store(new ReasoningMemoryOptions { MaxEntries = 2, MaxBytes = 10_000 });
-        await store.SetAsync("a", new byte[100], default);
-        await store.SetAsync("b", new byte[100], default);
+        await store.SetAsync("me", "a", new byte[100], default);
+        await store.SetAsync("me", "b", new byte[100], default);
         Assert.NotNull(await store.GetAsync("a", default)); // a is now the most recently used
-        await store.SetAsync("c", new byte[100], default);
+        await store.SetAsync("me", "c", new byte[100], default);
 
         Assert.NotNull(await store.GetAsync("a", default));
         Assert.Null(await store.GetAsync("b", default));
         Assert.NotNull(await store.GetAsync("c", default));
 
         var bytes = Store(new ReasoningMemoryOptions { MaxEntries = 100, MaxBytes = 3_000 });
-        await bytes.SetAsync("a", new byte[1_000], default);
-        await bytes.SetAsync("b", new byte[1_000], default);
-        await bytes.SetAsync("c", new byte[1_000], default);
+        await bytes.SetAsync("me", "a", new byte[1_000], default);
+        await bytes.SetAsync("me", "b", new byte[1_000], default);
+        await bytes.SetAsync("me", "c", new byte[1_000], default);
         Assert.Equal(2, bytes.Count);
         Assert.Null(await bytes.GetAsync("a", default));
     }
@@ -34,7 +35,7 @@ public sealed class InProcessConversationStoreTests
     public async Task TooOld_IsGone()
     {
         var store = Store(new ReasoningMemoryOptions { MaxAgeMinutes = 10 });
-        await store.SetAsync("a", new byte[10], default);
+        await store.SetAsync("me", "a", new byte[10], default);
 
         _time.Advance(TimeSpan.FromMinutes(9));
         Assert.NotNull(await store.GetAsync("a", default));
@@ -56,6 +57,36 @@ public sealed class InProcessConversationStoreTests
         Assert.Null(await responses.GetAsync("me", "resp_1", default));
     }
 
-    private InProcessConversationStore Store(ReasoningMemoryOptions settings) =>
-        new(new StaticOptionsMonitor<ReasoningMemoryOptions>(settings), _time);
+    [Fact]
+    public async Task AClientOverItsShare_GivesUpItsOwnEntries_NeverAnothersOrTheLargeOne()
+    {
+        var metrics = new ProxyMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var store = Store(new ReasoningMemoryOptions { MaxEntries = 100, MaxBytes = 10_000, MaxBytesPerClient = 2_500, MaxEntriesPerClient = 3 }, metrics);
+        await store.SetAsync("bob", "bob-1", new byte[1_000], default);
+        for (var i = 0; i < 5; i++)
+        {
+            await store.SetAsync("alice", $"alice-{i}", new byte[1_000], default);
+        }
+
+        await store.SetAsync("alice", "alice-huge", new byte[3_000], default);
+        for (var i = 0; i < 4; i++)
+        {
+            await store.SetAsync("carol", $"carol-{i}", new byte[10], default);
+        }
+
+        Assert.NotNull(await store.GetAsync("bob-1", default));
+        Assert.Null(await store.GetAsync("alice-huge", default));
+        var alice = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => store.GetAsync($"alice-{i}", default).AsTask()));
+        Assert.Equal([false, false, false, true, true], alice.Select(entry => entry is not null));
+        Assert.True(store.BytesOf("alice") <= 2_500);
+        Assert.Null(await store.GetAsync("carol-0", default));
+        var carol = await Task.WhenAll(Enumerable.Range(1, 3).Select(i => store.GetAsync($"carol-{i}", default).AsTask()));
+        Assert.All(carol, Assert.NotNull);
+        Assert.Equal(4, metrics.StoreEvictions.WithLabels("client_quota").Value);
+        Assert.Equal(1, metrics.StoreEvictions.WithLabels("too_large").Value);
+        Assert.Equal(0, metrics.StoreEvictions.WithLabels("global_bound").Value);
+    }
+
+    private InProcessConversationStore Store(ReasoningMemoryOptions settings, ProxyMetrics? metrics = null) =>
+        new(new StaticOptionsMonitor<ReasoningMemoryOptions>(settings), _time, metrics ?? new ProxyMetrics(Prometheus.Metrics.NewCustomRegistry()));
 }

@@ -77,6 +77,41 @@ public sealed class ResponsesEndpointTests
     }
 
     [Fact]
+    public async Task OneClientsLargeInputs_NeverEvictAnothersStoredResponse()
+    {
+        await using var harness = await LoopbackHarness.StartAsync(settings: new()
+        {
+            ["HarmonyProxy:Security:ApiKeys:0"] = "sk-alice",
+            ["HarmonyProxy:Security:ApiKeys:1"] = "sk-bob",
+            ["HarmonyProxy:ReasoningMemory:MaxBytes"] = "2000000",
+            ["HarmonyProxy:ReasoningMemory:MaxBytesPerClient"] = "1000000",
+        });
+        harness.Simulator.Options = harness.Simulator.Options with { ContextSize = 1_000_000 };
+        using var alice = Client(harness, "sk-alice");
+        using var bob = Client(harness, "sk-bob");
+        var bobs = (await PostAsync(bob, """{"model":"gpt-oss-20b","input":"hi"}"""))["id"]!.GetValue<string>();
+
+        // Five inputs of 600 KB each: 3 MB in all, past the store's bound (which, least recently
+        // used first, took Bob's response) and past Alice's share (which now takes her own).
+        var large = new string('x', 600_000);
+        var alices = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            alices.Add((await PostAsync(alice, $$"""{"model":"gpt-oss-20b","input":"{{large}}"}"""))["id"]!.GetValue<string>());
+        }
+
+        using var bobContinues = await bob.PostAsync("/v1/responses", ResponsesStream.Body($$"""{"model":"gpt-oss-20b","previous_response_id":"{{bobs}}","input":"more"}"""));
+        using var aliceLatest = await alice.GetAsync($"/v1/responses/{alices[^1]}");
+        using var aliceFirst = await alice.GetAsync($"/v1/responses/{alices[0]}");
+
+        Assert.Equal(HttpStatusCode.OK, bobContinues.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, aliceLatest.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, aliceFirst.StatusCode);
+        Assert.True(await harness.Proxy.MetricAsync("harmony_proxy_store_evictions_total{reason=\"client_quota\"}") >= 3);
+        Assert.Equal(0, await harness.Proxy.MetricAsync("harmony_proxy_store_evictions_total{reason=\"global_bound\"}"));
+    }
+
+    [Fact]
     public async Task StoreFalse_IsNotKept()
     {
         await using var harness = await LoopbackHarness.StartAsync();
