@@ -167,9 +167,9 @@ internal static class RequestPreparer
                 return Invalid($"messages[{i}].content must be a string, an array of content parts, or null.", $"messages[{i}].content", "invalid_type");
             }
 
-            if (content is JsonArray parts && parts.Any(part => part is not JsonObject))
+            if (content is JsonArray parts && ContentParts(parts, $"messages[{i}].content") is { } partProblem)
             {
-                return Invalid($"messages[{i}].content parts must be objects.", $"messages[{i}].content", "invalid_type");
+                return partProblem;
             }
         }
 
@@ -193,6 +193,19 @@ internal static class RequestPreparer
             return Invalid("'tools' must be an array.", "tools", "invalid_type");
         }
 
+        if ((RequestFields.CheckShared(request)
+            ?? RequestFields.Integer(request, "max_tokens", 1, int.MaxValue)
+            ?? RequestFields.Integer(request, "max_completion_tokens", 1, int.MaxValue)
+            ?? RequestFields.Number(request, "frequency_penalty", -2, 2)
+            ?? RequestFields.Number(request, "presence_penalty", -2, 2)
+            ?? RequestFields.Integer(request, "seed", long.MinValue, long.MaxValue)
+            ?? RequestFields.Boolean(request, "logprobs")
+            ?? ResponseFormat(request)
+            ?? ToolChoice(request)) is { } fieldProblem)
+        {
+            return fieldProblem;
+        }
+
         if (request["n"] is { } n && n.GetValueKind() != JsonValueKind.Null)
         {
             // llama-server refuses n above its slot count and never merges choices for gpt-oss;
@@ -209,6 +222,77 @@ internal static class RequestPreparer
         }
 
         return null;
+    }
+
+    /// <summary>The content part types chat completions define; llama-server decides what it can read of the media ones.</summary>
+    private static readonly string[] PartTypes = ["text", "image_url", "input_audio", "file", "refusal"];
+
+    /// <summary>Each part an object of a known type; a text part's text a string.</summary>
+    private static RequestProblem? ContentParts(JsonArray parts, string param)
+    {
+        for (var j = 0; j < parts.Count; j++)
+        {
+            if (parts[j] is not JsonObject part)
+            {
+                return Invalid($"{param}[{j}] must be a content part object.", $"{param}[{j}]", "invalid_type");
+            }
+
+            var type = JsonProperties.String(part["type"]);
+            if (type is null || !PartTypes.Contains(type, StringComparer.Ordinal))
+            {
+                return Invalid($"{param}[{j}].type must be one of {string.Join(", ", PartTypes)}; got {part["type"]?.ToJsonString() ?? "nothing"}.", $"{param}[{j}].type", "invalid_value");
+            }
+
+            if (type == "text" && part["text"]?.GetValueKind() != JsonValueKind.String)
+            {
+                return Invalid($"{param}[{j}].text must be a string.", $"{param}[{j}].text", "invalid_type");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary><c>response_format</c>: <c>text</c>, <c>json_object</c>, or <c>json_schema</c> with its schema object.</summary>
+    private static RequestProblem? ResponseFormat(JsonObject request)
+    {
+        if (RequestFields.Object(request, "response_format") is { } problem)
+        {
+            return problem;
+        }
+
+        if (request["response_format"] is not JsonObject format)
+        {
+            return null;
+        }
+
+        return JsonProperties.String(format["type"]) switch
+        {
+            "text" or "json_object" => null,
+            "json_schema" when format["json_schema"] is JsonObject { } schema && schema["schema"] is null or JsonObject => null,
+            "json_schema" => Invalid("'response_format.json_schema' must be an object with a 'schema' object.", "response_format.json_schema", "invalid_type"),
+            _ => Invalid($"'response_format.type' must be text, json_object or json_schema; got {format["type"]?.ToJsonString() ?? "nothing"}.", "response_format.type", "invalid_value"),
+        };
+    }
+
+    /// <summary><c>tool_choice</c>: <c>none</c>, <c>auto</c>, <c>required</c>, or a function the request offers.</summary>
+    private static RequestProblem? ToolChoice(JsonObject request)
+    {
+        switch (request["tool_choice"])
+        {
+            case null:
+                return null;
+            case JsonValue mode when mode.GetValueKind() == JsonValueKind.Null:
+                return null;
+            case JsonValue mode when JsonProperties.String(mode) is "none" or "auto" or "required":
+                return null;
+            case JsonObject { } forced when JsonProperties.String(forced["type"]) == "function" && JsonProperties.String(forced["function"]?["name"]) is { } name:
+                var offered = (request["tools"] as JsonArray ?? []).OfType<JsonObject>().Select(tool => JsonProperties.String(tool["function"]?["name"]));
+                return offered.Contains(name, StringComparer.Ordinal)
+                    ? null
+                    : Invalid($"'tool_choice' names the function '{name}', which 'tools' does not offer.", "tool_choice", "invalid_value");
+            default:
+                return Invalid("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":…}}.", "tool_choice", "invalid_value");
+        }
     }
 
     private static bool IsStopValue(JsonNode stop) =>

@@ -74,7 +74,8 @@ internal static partial class ResponsesRequestMapper
         history.Flush();
         if (messages.Count == 0)
         {
-            problem = Invalid("'input' must hold at least one message.", "input", "invalid_value");
+            // Every item was of a kind llama-server has nothing to render as (item_reference…).
+            problem = Invalid($"'input' holds nothing llama-server can be given: no message, call or tool output, only items that are left out ({string.Join(", ", history.Omitted.Distinct(StringComparer.Ordinal))}).", "input", "invalid_value");
             return null;
         }
 
@@ -111,66 +112,6 @@ internal static partial class ResponsesRequestMapper
             OmittedItems: history.Omitted,
             UnreadableReasoning: history.UnreadableReasoning);
     }
-
-    private static RequestProblem? Validate(JsonObject request)
-    {
-        switch (request["input"])
-        {
-            case null:
-                return Invalid("'input' is required: a string or an array of items.", "input", "missing_required_parameter");
-            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                break;
-            case JsonArray items:
-                for (var i = 0; i < items.Count; i++)
-                {
-                    if (items[i] is not JsonObject)
-                    {
-                        return Invalid($"input[{i}] must be an object.", $"input[{i}]", "invalid_type");
-                    }
-                }
-
-                break;
-            default:
-                return Invalid("'input' must be a string or an array of items.", "input", "invalid_type");
-        }
-
-        foreach (var (name, kind) in new[] { ("stream", "boolean"), ("store", "boolean"), ("parallel_tool_calls", "boolean"), ("instructions", "string"), ("previous_response_id", "string") })
-        {
-            if (request[name] is { } node && node.GetValueKind() != JsonValueKind.Null && !IsKind(node, kind))
-            {
-                return Invalid($"'{name}' must be a {kind}.", name, "invalid_type");
-            }
-        }
-
-        if (request["tools"] is { } tools && tools.GetValueKind() != JsonValueKind.Null && tools is not JsonArray)
-        {
-            return Invalid("'tools' must be an array.", "tools", "invalid_type");
-        }
-
-        if (request["include"] is { } include && include.GetValueKind() != JsonValueKind.Null && include is not JsonArray)
-        {
-            return Invalid("'include' must be an array of strings.", "include", "invalid_type");
-        }
-
-        if (request["max_output_tokens"] is { } max && max.GetValueKind() != JsonValueKind.Null
-            && (max.GetValueKind() != JsonValueKind.Number || !max.AsValue().TryGetValue<int>(out var count) || count < 1))
-        {
-            return Invalid("'max_output_tokens' must be a positive integer.", "max_output_tokens", "invalid_type");
-        }
-
-        if (request["reasoning"] is { } reasoning && reasoning.GetValueKind() != JsonValueKind.Null && reasoning is not JsonObject)
-        {
-            return Invalid("'reasoning' must be an object.", "reasoning", "invalid_type");
-        }
-
-        return null;
-    }
-
-    private static bool IsKind(JsonNode node, string kind) => kind switch
-    {
-        "boolean" => node.GetValueKind() is JsonValueKind.True or JsonValueKind.False,
-        _ => node.GetValueKind() == JsonValueKind.String,
-    };
 
     private static RequestProblem Invalid(string message, string param, string code) => new(400, message, param, code);
 }
