@@ -167,33 +167,36 @@ internal sealed partial class CompletionRun
     /// <summary>
     /// A failure llama-server's own gpt-oss handling caused can be avoided by asking differently:
     /// a parse failure by asking for raw Harmony (parsed here), a template's history complaint by
-    /// repairing the history. Each is tried once per request; the re-request replaces
-    /// <paramref name="body"/> for any later attempt.
+    /// repairing the history. Each is tried once per request, within the retry budget; the
+    /// re-request replaces <paramref name="body"/> for any later attempt.
     /// </summary>
     private bool TryStartRecovery(UpstreamFailure failure, ref byte[] body)
     {
         string kind;
+        byte[]? recovered;
         switch (failure.Kind)
         {
             case UpstreamErrorKind.ParseFailure when !_rawReparseTried:
                 _rawReparseTried = true;
                 kind = RawReparse;
-                body = RecoveryRequests.WithRawOutput(body);
+                recovered = RecoveryRequests.WithRawOutput(body);
                 break;
             case UpstreamErrorKind.TemplateHistory when !_historyRepairTried:
                 _historyRepairTried = true;
-                if (RecoveryRequests.WithRepairedHistory(body, out _) is not { } repaired)
-                {
-                    return false;
-                }
-
                 kind = HistoryRepairKind;
-                body = repaired;
+                recovered = RecoveryRequests.WithRepairedHistory(body, out _);
                 break;
             default:
                 return false;
         }
 
+        // A recovery is a request to llama-server like any retry: it spends the same budget.
+        if (recovered is null || !_budget.TryTake())
+        {
+            return false;
+        }
+
+        body = recovered;
         _pendingRecovery = kind;
         Recovery = Recovery is null ? kind : Recovery + "+" + kind;
         Log.UpstreamRecoveryStarted(logger, context.TraceIdentifier, _attempt, failure.Kind == UpstreamErrorKind.ParseFailure ? "parse failure" : "template error", failure.Code, kind);

@@ -79,7 +79,7 @@ internal static partial class LlamaServerErrors
     /// <param name="message">The error's message; null when the body held none.</param>
     public static UpstreamErrorKind Classify(int status, string? message)
     {
-        if (status is 408 or 429 or 502 or 503 or 504)
+        if (IsTransientStatus(status))
         {
             return UpstreamErrorKind.Transient;
         }
@@ -99,6 +99,12 @@ internal static partial class LlamaServerErrors
 
         return status >= 400 ? UpstreamErrorKind.Deterministic : UpstreamErrorKind.Transient;
     }
+
+    /// <summary>
+    /// The one definition of a transient status, for the send pipeline's retry and for errors met
+    /// later alike: a timeout (408), overload (429, 503), a proxy in between (502, 504).
+    /// </summary>
+    public static bool IsTransientStatus(int status) => status is 408 or 429 or 502 or 503 or 504;
 
     private static bool ContainsAny(string message, IReadOnlyList<string> fragments)
     {

@@ -15,12 +15,12 @@ internal static class UpstreamResilience
 {
     public const string PipelineName = "llama-server";
 
-    /// <summary>Connection failures, first-byte timeouts, 502/503/504 and 429; never another 4xx, never 500 (llama-server's deterministic errors).</summary>
+    /// <summary>Connection failures, first-byte timeouts and the transient statuses (<see cref="LlamaServerErrors.IsTransientStatus"/>); never another 4xx, never 500 (llama-server's deterministic errors).</summary>
     public static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
     {
         { Exception: HttpRequestException } => true,
         { Exception: TimeoutRejectedException } => true,
-        { Result.StatusCode: HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.TooManyRequests } => true,
+        { Result: { } response } => LlamaServerErrors.IsTransientStatus((int)response.StatusCode),
         _ => false,
     };
 
