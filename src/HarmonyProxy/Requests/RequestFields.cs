@@ -66,6 +66,11 @@ internal static class RequestFields
             : Invalid($"'{name}' must be one of {string.Join(", ", allowed)}; got {Shown(value)}.", name, "invalid_value");
     }
 
+    /// <summary>A <c>tool_choice</c> that names no tool: absent, <c>null</c>, <c>none</c>, <c>auto</c> or <c>required</c>.</summary>
+    public static bool IsToolChoiceMode(JsonNode? choice) =>
+        choice is null || choice.GetValueKind() == JsonValueKind.Null
+        || (choice.GetValueKind() == JsonValueKind.String && choice.GetValue<string>() is "none" or "auto" or "required");
+
     /// <summary>OpenAI's <c>metadata</c>: an object of string values.</summary>
     public static RequestProblem? Metadata(JsonObject request)
     {

@@ -277,14 +277,13 @@ internal static class RequestPreparer
     /// <summary><c>tool_choice</c>: <c>none</c>, <c>auto</c>, <c>required</c>, or a function the request offers.</summary>
     private static RequestProblem? ToolChoice(JsonObject request)
     {
+        if (RequestFields.IsToolChoiceMode(request["tool_choice"]))
+        {
+            return null;
+        }
+
         switch (request["tool_choice"])
         {
-            case null:
-                return null;
-            case JsonValue mode when mode.GetValueKind() == JsonValueKind.Null:
-                return null;
-            case JsonValue mode when JsonProperties.String(mode) is "none" or "auto" or "required":
-                return null;
             case JsonObject { } forced when JsonProperties.String(forced["type"]) == "function" && JsonProperties.String(forced["function"]?["name"]) is { } name:
                 var offered = (request["tools"] as JsonArray ?? []).OfType<JsonObject>().Select(tool => JsonProperties.String(tool["function"]?["name"]));
                 return offered.Contains(name, StringComparer.Ordinal)

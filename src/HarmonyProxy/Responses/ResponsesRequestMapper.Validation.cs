@@ -204,14 +204,13 @@ internal static partial class ResponsesRequestMapper
     /// <summary><c>tool_choice</c>: a mode, or an object of a known type; a forced function or custom tool must be one the request offers.</summary>
     private static RequestProblem? ToolChoice(JsonObject request)
     {
+        if (RequestFields.IsToolChoiceMode(request["tool_choice"]))
+        {
+            return null;
+        }
+
         switch (request["tool_choice"])
         {
-            case null:
-                return null;
-            case JsonValue mode when mode.GetValueKind() == JsonValueKind.Null:
-                return null;
-            case JsonValue mode when JsonProperties.String(mode) is "none" or "auto" or "required":
-                return null;
             case JsonObject forced when JsonProperties.String(forced["type"]) is "function" or "custom":
                 if (JsonProperties.String(forced["name"]) is not { } name)
                 {
