@@ -112,6 +112,10 @@ internal static partial class Log
         Message = "The keys that seal reasoning could not be read from Redis ({Exception}: {Detail}); keys read before kept in use: {Loaded} (with none, reasoning items carry no encrypted_content); trying again in the background; next warning in a minute at the earliest")]
     public static partial void SealingKeysUnavailable(ILogger logger, bool loaded, string exception, string detail);
 
+    [LoggerMessage(EventId = 29, EventName = "MessagesThinkingUnreadable", Level = LogLevel.Warning,
+        Message = "Request {RequestId}: {Count} thinking blocks sent back without a signature that opens (tampered, other keys, or expired); ignored, the reasoning memory fills in where it can")]
+    public static partial void MessagesThinkingUnreadable(ILogger logger, string requestId, int count);
+
     [LoggerMessage(EventId = 6, EventName = "UnhandledError", Level = LogLevel.Error,
         Message = "Request {RequestId}: unhandled error")]
     public static partial void UnhandledError(ILogger logger, string requestId, Exception exception);

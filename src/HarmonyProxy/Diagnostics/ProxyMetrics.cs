@@ -36,6 +36,7 @@ internal sealed class ProxyMetrics
         ResponsesLeftOut = factory.CreateCounter("harmony_proxy_responses_left_out_total", "Parts of Responses API requests llama-server cannot serve, left out: hosted tools (kind tool: web_search, file_search…) and input items (kind item), by type.", ["kind", "type"]);
         ResponsesReasoningUnreadable = factory.CreateCounter("harmony_proxy_responses_reasoning_unreadable_total", "Replayed encrypted_content reasoning blobs that did not open (tampered, sealed by other keys, or expired); their plain text was used if sent.");
         ResponsesReasoningUnsealed = factory.CreateCounter("harmony_proxy_responses_reasoning_unsealed_total", "Reasoning items answered without encrypted_content because the keys that seal it (on Redis) have not been read yet.");
+        MessagesThinkingUnreadable = factory.CreateCounter("harmony_proxy_messages_thinking_unreadable_total", "Thinking blocks sent back to /v1/messages whose signature did not open (tampered, sealed by other keys, or expired); ignored.");
         ReasoningMemory = factory.CreateCounter("harmony_proxy_reasoning_memory_total", "The reasoning memory, by event: stored (a tool-call turn's reasoning kept for later), restored (put back into a history that lacked it), miss (not found), kept (sent to llama-server by Harmony's rule), dropped (removed by the rule: turns before a final answer).", ["event"]);
         StoreErrors = factory.CreateCounter("harmony_proxy_store_errors_total", "Failures of the shared store (reasoning memory, stored responses), by store, operation and kind (timeout, error, paused: not asked for a few seconds after a failure).", ["store", "operation", "kind"]);
         StoreEvictions = factory.CreateCounter("harmony_proxy_store_evictions_total", "Entries of the in-process store given up, by reason: client_quota (a client over its share gave up its own oldest), global_bound (the store's bounds), too_large (larger than a client's share: not stored).", ["reason"]);
@@ -103,4 +104,6 @@ internal sealed class ProxyMetrics
     public Counter ResponsesReasoningUnreadable { get; }
 
     public Counter ResponsesReasoningUnsealed { get; }
+
+    public Counter MessagesThinkingUnreadable { get; }
 }

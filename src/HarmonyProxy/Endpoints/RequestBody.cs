@@ -1,4 +1,5 @@
 using System.Buffers;
+using HarmonyProxy.Requests;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace HarmonyProxy.Endpoints;
@@ -6,6 +7,23 @@ namespace HarmonyProxy.Endpoints;
 /// <summary>Reads a request body up to a limit, whatever the server enforces on its own.</summary>
 internal static class RequestBody
 {
+    /// <summary>
+    /// The body as a JSON object, or the problem: 413 over the limit, 400 for what is not JSON or
+    /// not an object. The bytes die here; only the tree goes on.
+    /// </summary>
+    public static async Task<(System.Text.Json.Nodes.JsonObject? Json, RequestProblem? Problem)> ReadObjectAsync(HttpContext context, long maxBytes)
+    {
+        var body = await ReadAsync(context, maxBytes);
+        if (body is null)
+        {
+            return (null, new RequestProblem(413, $"The request body is larger than the limit of {maxBytes} bytes.", null, "request_too_large"));
+        }
+
+        return RequestPreparer.ParseBody(body, out var problem) is System.Text.Json.Nodes.JsonObject json
+            ? (json, null)
+            : (null, problem ?? new RequestProblem(400, "The request body must be a JSON object.", null, "invalid_json"));
+    }
+
     /// <summary>The body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
     public static async Task<byte[]?> ReadAsync(HttpContext context, long maxBytes)
     {

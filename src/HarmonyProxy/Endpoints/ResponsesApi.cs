@@ -111,15 +111,10 @@ internal static class ResponsesApi
     private static async Task<(ResponsesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
         HttpContext context, CompletionServices services, HarmonyProxyOptions options, ResponseStore store, ReasoningSealer sealer, string owner)
     {
-        var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
-        if (body is null)
+        var (json, problem) = await RequestBody.ReadObjectAsync(context, options.Requests.MaxRequestBodyBytes);
+        if (json is null)
         {
-            return (null, null, new RequestProblem(413, $"The request body is larger than the limit of {options.Requests.MaxRequestBodyBytes} bytes.", null, "request_too_large"));
-        }
-
-        if (RequestPreparer.ParseBody(body, out var problem) is not JsonObject json)
-        {
-            return (null, null, problem ?? new RequestProblem(400, "The request body must be a JSON object.", null, "invalid_json"));
+            return (null, null, problem);
         }
 
         JsonArray? previous = null;

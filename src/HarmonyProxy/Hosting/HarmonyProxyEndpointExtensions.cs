@@ -60,6 +60,7 @@ internal static class HarmonyProxyEndpointExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapChatCompletionsApi();
         app.MapResponsesApi();
+        app.MapMessagesApi();
         app.MapPassThroughApi();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthResponses.WriteAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync });

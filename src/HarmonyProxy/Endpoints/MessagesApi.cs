@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Messages;
+using HarmonyProxy.OpenAi.Anthropic;
+using HarmonyProxy.Requests;
+using HarmonyProxy.Responses;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>
+/// <c>POST /v1/messages</c>: the Anthropic Messages API (Claude Code, the Anthropic SDKs). A
+/// request is mapped to one chat request (<see cref="MessagesRequestMapper"/>) and then takes the
+/// chat completions path (<see cref="CompletionServices"/>): the same preparation, reasoning
+/// memory, attempts, recoveries, watchdogs and records; only the client's shape differs
+/// (<see cref="MessagesWire"/>), errors included (<see cref="AnthropicError"/>).
+/// </summary>
+internal static class MessagesApi
+{
+    private const string Endpoint = "messages";
+
+    /// <summary>Claude Code's session id: the conversation's affinity key.</summary>
+    public const string SessionHeader = "x-claude-code-session-id";
+
+    public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/messages", HandleAsync);
+        app.MapPost("/messages", HandleAsync);
+        return app;
+    }
+
+    /// <summary>True for the routes whose errors Anthropic's clients read (<c>/v1/messages…</c>).</summary>
+    public static bool Serves(PathString path) => path.StartsWithSegments("/v1/messages") || path.StartsWithSegments("/messages");
+
+    public static async Task HandleAsync(HttpContext context, CompletionServices services, ReasoningSealer sealer)
+    {
+        var options = services.Options.CurrentValue;
+        var started = Stopwatch.GetTimestamp();
+        using var inFlight = services.Enter();
+
+        // Step 2: the body, mapped to a chat request and prepared for llama-server
+        var (request, prepared, problem) = await ReadRequestAsync(context, services, options, sealer);
+        if (prepared is null)
+        {
+            await services.RejectAsync(context, Endpoint, "unknown", problem!, started);
+            return;
+        }
+
+        ReportUnreadable(context, services, request!);
+
+        // Step 3: the output: thinking blocks unless the options say none, tool_use blocks always
+        var profile = services.DetectClient(context, options);
+        if (!OutputOptionsResolver.TryResolve(options.Output, profile, context.Request.Headers, out var chosen, out var headerProblem))
+        {
+            await services.RejectAsync(context, Endpoint, CompletionServices.Stream(prepared), new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
+            return;
+        }
+
+        var output = OutputOptions.Default with { Tools = prepared.Tools, Reasoning = chosen.Reasoning == ReasoningMode.None ? ReasoningMode.None : ReasoningMode.ReasoningContent };
+        var messagesContext = new MessagesContext(
+            "msg_" + Guid.NewGuid().ToString("N"),
+            prepared.Model,
+            prepared.UpstreamBody.Length / 4,
+            ShowThinking: !request!.OmitThinking,
+            Seal: reasoning => sealer.Seal(reasoning) ?? string.Empty);
+
+        // Steps 4-10 as for chat completions
+        await services.CompleteAsync(context, Endpoint, prepared, output, new MessagesWire(messagesContext), options, started);
+    }
+
+    /// <summary>Read, parse, map and prepare, in a method of its own so the trees die here.</summary>
+    private static async Task<(MessagesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
+        HttpContext context, CompletionServices services, HarmonyProxyOptions options, ReasoningSealer sealer)
+    {
+        var (json, problem) = await RequestBody.ReadObjectAsync(context, options.Requests.MaxRequestBodyBytes);
+        if (json is null)
+        {
+            return (null, null, problem);
+        }
+
+        MessagesRequest? request;
+        try
+        {
+            request = MessagesRequestMapper.Map(json, sealer.Unseal, context.Request.Headers[SessionHeader].ToString(), out problem);
+        }
+        catch (Exception exception) when (RequestPreparer.IsBadText(exception))
+        {
+            return (null, null, RequestPreparer.BadText(exception));
+        }
+
+        if (request is null)
+        {
+            return (null, null, problem);
+        }
+
+        var (prepared, preparationProblem) = await services.PrepareAsync(context, request.ChatRequest, options);
+        return preparationProblem is null ? (request, prepared, null) : (null, null, preparationProblem);
+    }
+
+    /// <summary>A warning and the metric for thinking blocks whose signature did not open (tampered, other keys, expired).</summary>
+    private static void ReportUnreadable(HttpContext context, CompletionServices services, MessagesRequest request)
+    {
+        if (request.UnreadableThinking > 0)
+        {
+            services.Metrics.MessagesThinkingUnreadable.Inc(request.UnreadableThinking);
+            Log.MessagesThinkingUnreadable(services.Logger, context.TraceIdentifier, request.UnreadableThinking);
+        }
+    }
+}
