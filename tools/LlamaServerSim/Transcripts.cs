@@ -124,9 +124,14 @@ public static partial class Transcripts
         }
     }
 
-    /// <summary>The shell tool of a coding agent (Codex's <c>exec_command</c>), if the request offers one.</summary>
+    /// <summary>The shell tool of a coding agent (Codex's <c>exec_command</c>, Claude Code's <c>Bash</c>), if the request offers one.</summary>
     private static string? ShellTool(JsonArray? tools) =>
-        tools?.OfType<JsonObject>().Select(tool => tool["function"]?["name"]?.GetValue<string>()).FirstOrDefault(name => name is "exec_command" or "shell");
+        tools?.OfType<JsonObject>().Select(tool => tool["function"]?["name"]?.GetValue<string>()).FirstOrDefault(name => name is "exec_command" or "shell" or "Bash");
+
+    /// <summary>A shell command as the tool takes it: Codex's <c>cmd</c>, Claude Code's <c>command</c> and <c>description</c>.</summary>
+    private static string ShellArguments(string tool, string command) => tool == "Bash"
+        ? new JsonObject { ["command"] = command, ["description"] = "Run " + command }.ToJsonString()
+        : new JsonObject { ["cmd"] = command }.ToJsonString();
 
     /// <summary>
     /// A two-step agent task, one step per request: write a file with a shell command, read it
@@ -141,12 +146,12 @@ public static partial class Transcripts
             0 =>
             [
                 new("analysis", ShellTaskReasoning[0]),
-                new("commentary", new JsonObject { ["cmd"] = "echo harmony-proxy > proof.txt" }.ToJsonString(), "functions." + tool),
+                new("commentary", ShellArguments(tool, "echo harmony-proxy > proof.txt"), "functions." + tool),
             ],
             1 =>
             [
                 new("analysis", ShellTaskReasoning[1]),
-                new("commentary", new JsonObject { ["cmd"] = "cat proof.txt" }.ToJsonString(), "functions." + tool),
+                new("commentary", ShellArguments(tool, "cat proof.txt"), "functions." + tool),
             ],
             _ =>
             [

@@ -106,6 +106,12 @@ internal static class MessagesRequestMapper
 
         var stream = request["stream"] is JsonValue flag && flag.GetValueKind() == JsonValueKind.True;
         chat["stream"] = stream;
+        if (stream)
+        {
+            // Usage always: message_delta carries the output tokens.
+            chat["stream_options"] = new JsonObject { ["include_usage"] = true };
+        }
+
         var omitThinking = request["thinking"] is JsonObject thinking && JsonProperties.String(thinking["display"]) == "omitted";
         return new MessagesRequest(chat, stream, omitThinking, unreadable, omittedTools);
     }

@@ -58,6 +58,7 @@ public sealed class MessagesEndpointTests
         var kinds = new List<string>();
         StopReason? stopReason = null;
         long startInputTokens = 0;
+        long outputTokens = 0;
 
         await foreach (var streamed in client.Messages.CreateStreaming(new MessageCreateParams
         {
@@ -89,6 +90,7 @@ public sealed class MessagesEndpointTests
             else if (streamed.TryPickDelta(out var messageDelta))
             {
                 stopReason = messageDelta!.Delta.StopReason!.Value();
+                outputTokens = messageDelta.Usage.OutputTokens;
             }
         }
 
@@ -101,6 +103,7 @@ public sealed class MessagesEndpointTests
         Assert.Equal(1, signatures);
         Assert.Equal(Answer, text.ToString());
         Assert.Equal(StopReason.EndTurn, stopReason);
+        Assert.True(outputTokens > 0);
     }
 
     [Theory]
