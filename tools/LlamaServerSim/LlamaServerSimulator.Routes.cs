@@ -10,10 +10,10 @@ public sealed partial class LlamaServerSimulator
     /// <summary>Every request to a route other than chat completions: its path and body, in order.</summary>
     public IReadOnlyCollection<(string Path, string Body)> OtherRequests => _otherRequests;
 
-    /// <summary>llama-server's routes beyond chat (llama-server.md §4): completions, embeddings, rerank, tokenize, slots.</summary>
+    /// <summary>llama-server's routes beyond chat (llama-server.md §4): completions, embeddings, rerank, tokenize, apply-template, slots.</summary>
     private void MapOtherRoutes(WebApplication app)
     {
-        foreach (var path in (string[])["/v1/completions", "/completions", "/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank", "/tokenize", "/detokenize"])
+        foreach (var path in (string[])["/v1/completions", "/completions", "/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank", "/tokenize", "/detokenize", "/apply-template"])
         {
             app.MapPost(path, async (HttpContext context) =>
             {
@@ -43,7 +43,9 @@ public sealed partial class LlamaServerSimulator
                         ["object"] = "list",
                         ["results"] = new JsonArray(new JsonObject { ["index"] = 0, ["relevance_score"] = 0.875 }),
                     }),
-                    "/tokenize" => Json(context, new JsonObject { ["tokens"] = new JsonArray(13225, 2375) }),
+                    // Four characters make a token, as for the prompt sizes in usage.
+                    "/tokenize" => Json(context, new JsonObject { ["tokens"] = new JsonArray([.. Enumerable.Range(0, Math.Max(1, (request["content"]?.ToString().Length ?? 0) / 4)).Select(id => (JsonNode?)id)]) }),
+                    "/apply-template" => Json(context, new JsonObject { ["prompt"] = SimPromptCache.Render(request) }),
                     _ => Json(context, new JsonObject { ["content"] = "Hello world" }),
                 });
             });

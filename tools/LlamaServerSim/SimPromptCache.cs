@@ -60,7 +60,8 @@ internal sealed class SimPromptCache
         }
     }
 
-    private static string Render(JsonObject request)
+    /// <summary>The prompt a request renders to (what <c>/apply-template</c> returns).</summary>
+    public static string Render(JsonObject request)
     {
         var text = new StringBuilder();
         text.Append(request["tools"]?.ToJsonString());

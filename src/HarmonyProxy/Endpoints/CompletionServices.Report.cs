@@ -144,7 +144,7 @@ internal sealed partial class CompletionServices
         }
     }
 
-    private void CountRequest(string endpoint, string stream, CompletionOutcome outcome, long started)
+    public void CountRequest(string endpoint, string stream, CompletionOutcome outcome, long started)
     {
         Metrics.Requests.WithLabels(endpoint, stream, outcome.MetricLabel()).Inc();
         Metrics.RequestDuration.WithLabels(endpoint, stream).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);

@@ -4,9 +4,11 @@ using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Messages;
+using HarmonyProxy.OpenAi;
 using HarmonyProxy.OpenAi.Anthropic;
 using HarmonyProxy.Requests;
 using HarmonyProxy.Responses;
+using HarmonyProxy.Upstream;
 
 namespace HarmonyProxy.Endpoints;
 
@@ -20,6 +22,7 @@ namespace HarmonyProxy.Endpoints;
 internal static class MessagesApi
 {
     private const string Endpoint = "messages";
+    private const string CountTokensEndpoint = "messages_count_tokens";
 
     /// <summary>Claude Code's session id: the conversation's affinity key.</summary>
     public const string SessionHeader = "x-claude-code-session-id";
@@ -28,6 +31,8 @@ internal static class MessagesApi
     {
         app.MapPost("/v1/messages", HandleAsync);
         app.MapPost("/messages", HandleAsync);
+        app.MapPost("/v1/messages/count_tokens", CountTokensAsync);
+        app.MapPost("/messages/count_tokens", CountTokensAsync);
         return app;
     }
 
@@ -68,6 +73,33 @@ internal static class MessagesApi
 
         // Steps 4-10 as for chat completions
         await services.CompleteAsync(context, Endpoint, prepared, output, new MessagesWire(messagesContext), options, started);
+    }
+
+    /// <summary>
+    /// <c>POST /v1/messages/count_tokens</c>: the prompt the request would send, counted by
+    /// llama-server's own tokenizer (<see cref="LlamaServerPromptTokens"/>); where llama-server lacks
+    /// those routes, the proxy's estimate, said so in <c>X-Harmony-Token-Count: estimated</c>.
+    /// </summary>
+    public static async Task CountTokensAsync(HttpContext context, CompletionServices services, ReasoningSealer sealer, UpstreamClient upstream)
+    {
+        var options = services.Options.CurrentValue;
+        var started = Stopwatch.GetTimestamp();
+        var (_, prepared, problem) = await ReadRequestAsync(context, services, options, sealer);
+        if (prepared is null)
+        {
+            await services.RejectAsync(context, CountTokensEndpoint, "false", problem!, started);
+            return;
+        }
+
+        var counted = await LlamaServerPromptTokens.CountAsync(upstream, prepared.UpstreamBody, context.RequestAborted);
+        if (counted is null)
+        {
+            context.Response.Headers["X-Harmony-Token-Count"] = "estimated";
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(OpenAiJson.ToUtf8Bytes(new JsonObject { ["input_tokens"] = counted ?? prepared.UpstreamBody.Length / 4 }), context.RequestAborted);
+        services.CountRequest(CountTokensEndpoint, "false", CompletionOutcome.Ok, started);
     }
 
     /// <summary>Read, parse, map and prepare, in a method of its own so the trees die here.</summary>

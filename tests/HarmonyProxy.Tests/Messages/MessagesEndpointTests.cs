@@ -6,6 +6,7 @@ using Anthropic;
 using Anthropic.Models.Messages;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
+using RichardSzalay.MockHttp;
 
 namespace HarmonyProxy.Tests.Messages;
 
@@ -256,6 +257,39 @@ public sealed class MessagesEndpointTests
         Assert.Equal(1, await harness.Proxy.MetricAsync("harmony_proxy_requests_by_client_total{client=\"claude-code\"}"));
         Assert.Equal(1, await harness.Proxy.MetricAsync("harmony_proxy_requests_total{endpoint=\"messages\",stream=\"true\",outcome=\"ok\"}"));
         Assert.Equal("9f1c", harness.Simulator.Requests.Single()["prompt_cache_key"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CountTokens_IsLlamaServersOwnCount_OfThePromptItsTemplateRenders()
+    {
+        await using var harness = await LoopbackHarness.StartAsync();
+        var client = Client(harness);
+
+        var counted = await client.Messages.CountTokens(new MessageCountTokensParams
+        {
+            Model = "gpt-oss-20b",
+            Messages = [new UserMessageParam { Content = "What does README.md say?" }],
+        });
+
+        var rendered = harness.Simulator.OtherRequests.Single(request => request.Path == "/apply-template");
+        var tokenized = harness.Simulator.OtherRequests.Single(request => request.Path == "/tokenize");
+        var prompt = JsonNode.Parse(tokenized.Body)!["content"]!.GetValue<string>();
+        Assert.Contains("What does README.md say?", rendered.Body, StringComparison.Ordinal);
+        Assert.Equal(prompt.Length / 4, counted.InputTokens);
+        Assert.Empty(harness.Simulator.Requests);
+    }
+
+    [Fact]
+    public async Task CountTokens_WithoutLlamaServersRoutes_IsTheProxysEstimate_SaidSo()
+    {
+        await using var app = new HarmonyProxyApplication();
+        app.Upstream.When(HttpMethod.Post, "http://llama.test/apply-template").Respond(HttpStatusCode.NotFound);
+
+        using var response = await app.CreateClient().PostAsync("/v1/messages/count_tokens", new StringContent("""{"model":"gpt-oss-20b","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("estimated", response.Headers.GetValues("X-Harmony-Token-Count").Single());
+        Assert.True(JsonNode.Parse(await response.Content.ReadAsStringAsync())!["input_tokens"]!.GetValue<int>() > 0);
     }
 
     private static AnthropicClient Client(LoopbackHarness harness) =>
