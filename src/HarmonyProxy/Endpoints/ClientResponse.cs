@@ -21,7 +21,6 @@ namespace HarmonyProxy.Endpoints;
 /// </remarks>
 internal sealed class ClientResponse : IAsyncDisposable
 {
-    private static readonly byte[] KeepAliveComment = SseChunkWriter.KeepAlive.ToArray();
 
     private readonly HttpContext _context;
     private readonly ICompletionWire _wire;
@@ -204,7 +203,7 @@ internal sealed class ClientResponse : IAsyncDisposable
                 }
 
                 StartStream();
-                await _context.Response.BodyWriter.WriteAsync(KeepAliveComment, _context.RequestAborted);
+                await _context.Response.BodyWriter.WriteAsync(_wire.KeepAlive, _context.RequestAborted);
                 _lastWrite = _time.GetTimestamp();
             }
             finally

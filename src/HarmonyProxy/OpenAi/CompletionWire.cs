@@ -24,6 +24,12 @@ internal interface ICompletionWire
 
     /// <summary>The request field that holds the conversation, as an error's <c>param</c> names it (a prompt too long for the context).</summary>
     string ConversationParam { get; }
+
+    /// <summary>What a stream idle for the keep-alive interval is sent: an SSE comment, or the API's own ping event.</summary>
+    ReadOnlyMemory<byte> KeepAlive => KeepAliveComment;
+
+    /// <summary>An SSE comment: every client's parser skips it.</summary>
+    static readonly ReadOnlyMemory<byte> KeepAliveComment = SseChunkWriter.KeepAlive.ToArray();
 }
 
 /// <summary>OpenAI Chat Completions: <c>chat.completion.chunk</c> events, or one <c>chat.completion</c>.</summary>

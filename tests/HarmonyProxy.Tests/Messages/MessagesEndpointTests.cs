@@ -292,6 +292,27 @@ public sealed class MessagesEndpointTests
         Assert.True(JsonNode.Parse(await response.Content.ReadAsStringAsync())!["input_tokens"]!.GetValue<int>() > 0);
     }
 
+    [Fact]
+    public async Task SilentModel_PingEventsGoOut_ThenTheStream()
+    {
+        await using var harness = await LoopbackHarness.StartAsync(settings: new() { ["HarmonyProxy:Upstream:KeepAliveSeconds"] = "0.05" });
+        var pingSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        harness.Simulator.Enqueue(new SimScript { Gate = (index, cancellation) => index == 0 ? pingSeen.Task.WaitAsync(cancellation) : Task.CompletedTask });
+        const string Ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+        using var http = Http(harness);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = new StringContent("""{"model":"gpt-oss-20b","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json") };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var first = new byte[Ping.Length];
+        await body.ReadExactlyAsync(first);
+        pingSeen.SetResult();
+        var rest = await new StreamReader(body).ReadToEndAsync();
+
+        Assert.Equal(Ping, Encoding.UTF8.GetString(first));
+        Assert.Equal(Answer, MessagesStream.Assemble(rest)["content"]![1]!["text"]!.GetValue<string>());
+    }
+
     private static AnthropicClient Client(LoopbackHarness harness) =>
         new() { ApiKey = "sk-local", BaseUrl = harness.Proxy.ServerAddress.ToString().TrimEnd('/') };
 

@@ -10,4 +10,9 @@ internal sealed class MessagesWire(MessagesContext context) : ICompletionWire
     public ICompletionBody OpenBody() => new MessagesOutput(context, events: null);
 
     public string ConversationParam => "messages";
+
+    /// <summary>Anthropic's own keep-alive, which its SDKs skip: it keeps Claude Code waiting through long prefills and hidden reasoning.</summary>
+    public ReadOnlyMemory<byte> KeepAlive => Ping;
+
+    private static readonly ReadOnlyMemory<byte> Ping = "event: ping\ndata: {\"type\":\"ping\"}\n\n"u8.ToArray();
 }
