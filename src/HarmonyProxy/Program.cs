@@ -45,7 +45,7 @@ app.UseHarmonyProxyCors();
 // Client keys (401) and per-client rate and concurrency limits (429)
 app.UseHarmonyProxySecurity();
 
-// Endpoints: /v1/chat/completions, /v1/responses, llama-server's other routes, /healthz, /readyz, /metrics, 404 for the rest
+// Endpoints: /v1/chat/completions, /v1/responses, /v1/messages, llama-server's other routes, /healthz, /readyz, /metrics, 404 for the rest
 app.MapHarmonyProxy();
 
 app.Run();
