@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Endpoints;
+using HarmonyProxy.Messages;
+using HarmonyProxy.OpenAi.Anthropic;
+using HarmonyProxy.Requests;
+using HarmonyProxy.Tests.Completions;
+using HarmonyProxy.Tests.Infrastructure;
+
+namespace HarmonyProxy.Tests.Payloads;
+
+/// <summary>
+/// The Messages API's golden fixtures, both ways: <c>&lt;case&gt;.messages-request.json</c> (what the
+/// client sent, shaped as Claude Code sends it) gives <c>&lt;case&gt;.upstream-request.json</c> (what
+/// llama-server receives); <c>&lt;case&gt;.upstream.sse</c> gives <c>&lt;case&gt;.messages.sse</c> or
+/// <c>.messages.json</c> (what the client gets). A thinking block's signature is
+/// <c>sealed:&lt;text&gt;</c> here, in place of Data Protection. <c>UPDATE_PAYLOADS=1</c> rewrites the
+/// expected files.
+/// </summary>
+public sealed class MessagesPayloadTests
+{
+    private const string Sealed = "sealed:";
+
+    private static readonly string Directory = Path.Combine(Repository.Root, "tests", "HarmonyProxy.Tests", "Payloads", "Messages");
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static TheoryData<string> RequestCases => Cases("*.messages-request.json");
+
+    public static TheoryData<string> OutputCases => Cases("*.upstream.sse");
+
+    [Theory]
+    [MemberData(nameof(RequestCases))]
+    public async Task Request_BecomesItsGoldenUpstreamRequest(string name)
+    {
+        var prepared = Prepare(await MapAsync(name));
+
+        var actual = JsonNode.Parse(prepared.UpstreamBody)!.ToJsonString(Indented) + "\n";
+        await AssertGoldenAsync(name + ".upstream-request.json", actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(OutputCases))]
+    public async Task UpstreamReply_BecomesItsGoldenMessagesOutput(string name)
+    {
+        var request = await MapAsync(name);
+        var prepared = Prepare(request);
+        var context = new MessagesContext("msg_golden", "gpt-oss-20b", prepared.UpstreamBody.Length / 4, !request.OmitThinking, static text => Sealed + text);
+        var buffer = new ArrayBufferWriter<byte>();
+        using var output = new MessagesOutput(context, request.Stream ? buffer : null);
+        var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = prepared.Tools }, passUsage: true);
+
+        await TranslatorHarness.RelayAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), translator, EarlyEnd.StreamEnded);
+
+        var actual = request.Stream
+            ? GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(buffer.WrittenSpan), stream: true)
+            : GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(output.ToJson()), stream: false);
+        await AssertGoldenAsync(name + (request.Stream ? ".messages.sse" : ".messages.json"), actual);
+    }
+
+    [Fact]
+    public void TheCasesCoverClaudeCodeAndTheEdges()
+    {
+        var names = System.IO.Directory.EnumerateFiles(Directory, "*.messages-request.json").Select(file => Path.GetFileName(file).Split('.')[0]).ToList();
+        Assert.Contains("claude-code-first-turn", names);
+        Assert.Contains("claude-code-replay", names);
+        Assert.Contains("claude-code-replay-forged", names);
+        Assert.Contains("error-after-output", names);
+    }
+
+    private static PreparedRequest Prepare(MessagesRequest request)
+    {
+        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionServices.PreparationOptions(new HarmonyProxyOptions()), out var problem);
+        Assert.Null(problem);
+        return prepared;
+    }
+
+    private static async Task<MessagesRequest> MapAsync(string name)
+    {
+        var json = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(Directory, name + ".messages-request.json")))!.AsObject();
+        var request = MessagesRequestMapper.Map(json, Unseal, sessionId: null, out var problem);
+        Assert.Null(problem);
+        return request!;
+    }
+
+    private static string? Unseal(string blob) => blob.StartsWith(Sealed, StringComparison.Ordinal) ? blob[Sealed.Length..] : null;
+
+    private static async Task AssertGoldenAsync(string file, string actual)
+    {
+        var path = Path.Combine(Directory, file);
+        if (Environment.GetEnvironmentVariable("UPDATE_PAYLOADS") == "1")
+        {
+            await File.WriteAllTextAsync(path, actual);
+        }
+
+        Assert.True(File.Exists(path), $"{path} is missing: run with UPDATE_PAYLOADS=1 and review it.");
+        Assert.Equal(await File.ReadAllTextAsync(path), actual);
+    }
+
+    private static TheoryData<string> Cases(string pattern)
+    {
+        var cases = new TheoryData<string>();
+        foreach (var file in System.IO.Directory.EnumerateFiles(Directory, pattern).Order(StringComparer.Ordinal))
+        {
+            var fileName = Path.GetFileName(file);
+            cases.Add(fileName[..fileName.IndexOf('.', StringComparison.Ordinal)]);
+        }
+
+        return cases;
+    }
+}
