@@ -87,7 +87,8 @@ public sealed class FaultInjectionTests
     [Fact]
     public async Task ReasoningLoop_NoVisibleOutputWatchdogEndsWithLength()
     {
-        await using var harness = await LoopbackHarness.StartAsync(settings: new() { ["HarmonyProxy:Upstream:NoVisibleOutputTimeoutSeconds"] = "0.5" });
+        // Long enough for the first sentence at 100 tokens/s even on a loaded CI machine.
+        await using var harness = await LoopbackHarness.StartAsync(settings: new() { ["HarmonyProxy:Upstream:NoVisibleOutputTimeoutSeconds"] = "2" });
         var upstreamClosed = WhenUpstreamClosed(harness.Simulator);
         var loop = "<|channel|>analysis<|message|>" + string.Concat(Enumerable.Repeat("We need to think again. ", 2000));
         harness.Simulator.Enqueue(new SimScript { RawText = loop, TokensPerSecond = 100 });
