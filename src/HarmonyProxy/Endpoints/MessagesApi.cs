@@ -39,7 +39,7 @@ internal static class MessagesApi
     /// <summary>True for the routes whose errors Anthropic's clients read (<c>/v1/messages…</c>).</summary>
     public static bool Serves(PathString path) => path.StartsWithSegments("/v1/messages") || path.StartsWithSegments("/messages");
 
-    public static async Task HandleAsync(HttpContext context, CompletionServices services, ReasoningSealer sealer)
+    public static async Task HandleAsync(HttpContext context, CompletionServices services, ReasoningSealer sealer, UpstreamSetupReport setup, UpstreamClient upstream)
     {
         var options = services.Options.CurrentValue;
         var started = Stopwatch.GetTimestamp();
@@ -54,6 +54,12 @@ internal static class MessagesApi
         }
 
         ReportUnreadable(context, services, request!);
+        if (request!.HasImages && setup.Props is { Vision: false })
+        {
+            // llama-server would refuse deep inside; the client learns why before anything is sent.
+            await services.RejectAsync(context, Endpoint, CompletionServices.Stream(prepared), new RequestProblem(400, "image blocks are not supported: llama-server was started without a vision projector (--mmproj), so the model reads no images; describe the image in text.", "messages", "invalid_request_error"), started);
+            return;
+        }
 
         // Step 3: the output: thinking blocks unless the options say none, tool_use blocks always
         var profile = services.DetectClient(context, options);
@@ -64,10 +70,14 @@ internal static class MessagesApi
         }
 
         var output = OutputOptions.Default with { Tools = prepared.Tools, Reasoning = chosen.Reasoning == ReasoningMode.None ? ReasoningMode.None : ReasoningMode.ReasoningContent };
+        // The prompt's real size for message_start: counted by llama-server's tokenizer while it
+        // processes the prompt, so nothing waits for it; the estimate stands in if it is not back yet.
+        var estimate = prepared.UpstreamBody.Length / 4;
+        var counted = request.Stream ? LlamaServerPromptTokens.CountAsync(upstream, prepared.UpstreamBody, context.RequestAborted) : null;
         var messagesContext = new MessagesContext(
             "msg_" + Guid.NewGuid().ToString("N"),
             prepared.Model,
-            prepared.UpstreamBody.Length / 4,
+            () => counted is { IsCompletedSuccessfully: true, Result: { } tokens } ? tokens : estimate,
             ShowThinking: !request!.OmitThinking,
             Seal: reasoning => sealer.Seal(reasoning) ?? string.Empty);
 

@@ -12,7 +12,8 @@ namespace HarmonyProxy.Messages;
 /// <param name="OmitThinking">Thinking was asked with <c>display: omitted</c>: blocks carry their signature, not their text.</param>
 /// <param name="UnreadableThinking">Thinking blocks sent back whose signature did not open (ignored).</param>
 /// <param name="OmittedTools">Server tools (web search, code execution…) llama-server cannot run, left out.</param>
-internal sealed record MessagesRequest(JsonObject ChatRequest, bool Stream, bool OmitThinking, int UnreadableThinking, IReadOnlyList<string> OmittedTools);
+/// <param name="HasImages">Some user turn holds an image block.</param>
+internal sealed record MessagesRequest(JsonObject ChatRequest, bool Stream, bool OmitThinking, int UnreadableThinking, IReadOnlyList<string> OmittedTools, bool HasImages);
 
 /// <summary>
 /// Turns an Anthropic Messages request (Claude Code, the Anthropic SDKs) into the one chat
@@ -113,7 +114,8 @@ internal static class MessagesRequestMapper
         }
 
         var omitThinking = request["thinking"] is JsonObject thinking && JsonProperties.String(thinking["display"]) == "omitted";
-        return new MessagesRequest(chat, stream, omitThinking, unreadable, omittedTools);
+        var hasImages = messages.OfType<JsonObject>().Any(message => message["content"] is JsonArray parts && parts.OfType<JsonObject>().Any(part => JsonProperties.String(part["type"]) == "image_url"));
+        return new MessagesRequest(chat, stream, omitThinking, unreadable, omittedTools, hasImages);
     }
 
     /// <summary>Removes Claude Code's attribution line from the start of a system text.</summary>

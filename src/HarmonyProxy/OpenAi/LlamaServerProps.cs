@@ -11,7 +11,8 @@ namespace HarmonyProxy.OpenAi;
 /// <param name="ContextSize"><c>default_generation_settings.n_ctx</c>: the context of one slot.</param>
 /// <param name="TotalSlots"><c>total_slots</c>: requests decoded at once (<c>-np</c>).</param>
 /// <param name="ChatTemplate"><c>chat_template</c>: the Jinja text the prompt is rendered with.</param>
-internal sealed record LlamaServerProps(string? Build, string? Model, int? ContextSize, int? TotalSlots, string? ChatTemplate)
+/// <param name="Vision"><c>modalities.vision</c>: whether it was started with a vision projector (<c>--mmproj</c>) and so reads images.</param>
+internal sealed record LlamaServerProps(string? Build, string? Model, int? ContextSize, int? TotalSlots, string? ChatTemplate, bool? Vision = null)
 {
     /// <summary>True when the template renders Harmony (gpt-oss's holds <c>&lt;|channel|&gt;</c>); null when the build did not say.</summary>
     public bool? TemplateIsGptOss => ChatTemplate is null ? null : ChatTemplate.Contains("<|channel|>", StringComparison.Ordinal);
@@ -32,7 +33,11 @@ internal sealed record LlamaServerProps(string? Build, string? Model, int? Conte
             var context = root.TryGetProperty("default_generation_settings", out var settings) && settings.ValueKind == JsonValueKind.Object
                 ? JsonProperties.Int(settings, "n_ctx")
                 : null;
-            return new LlamaServerProps(JsonProperties.String(root, "build_info"), model, context, JsonProperties.Int(root, "total_slots"), JsonProperties.String(root, "chat_template"));
+            var vision = root.TryGetProperty("modalities", out var modalities) && modalities.ValueKind == JsonValueKind.Object
+                && modalities.TryGetProperty("vision", out var visionFlag) && visionFlag.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? visionFlag.ValueKind == JsonValueKind.True
+                : (bool?)null;
+            return new LlamaServerProps(JsonProperties.String(root, "build_info"), model, context, JsonProperties.Int(root, "total_slots"), JsonProperties.String(root, "chat_template"), vision);
         }
         catch (JsonException)
         {

@@ -47,8 +47,10 @@ internal static class LlamaServerPromptTokens
                 ? list.GetArrayLength()
                 : null;
         }
-        catch (Exception exception) when (exception is HttpRequestException or JsonException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
+        catch (Exception exception) when (exception is HttpRequestException or JsonException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException
+                                              or OperationCanceledException && cancellationToken.IsCancellationRequested)
         {
+            // Counting is a courtesy: a client gone or an upstream without the routes leaves the estimate.
             return null;
         }
     }

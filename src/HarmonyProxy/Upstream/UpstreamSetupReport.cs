@@ -21,6 +21,18 @@ internal sealed class UpstreamSetupReport(ProxyMetrics metrics, IOptions<Upstrea
 
     public UpstreamSetup? Current { get; private set; }
 
+    /// <summary>What the last <c>/props</c> that answered said, or null before one did.</summary>
+    public LlamaServerProps? Props
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _props;
+            }
+        }
+    }
+
     public void Observe(UpstreamSetup setup)
     {
         ArgumentNullException.ThrowIfNull(setup);

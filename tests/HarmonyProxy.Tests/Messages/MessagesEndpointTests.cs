@@ -313,6 +313,46 @@ public sealed class MessagesEndpointTests
         Assert.Equal(Answer, MessagesStream.Assemble(rest)["content"]![1]!["text"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task AStreamedRequest_HasItsPromptCountedByLlamaServer_WhileItIsProcessed()
+    {
+        await using var harness = await LoopbackHarness.StartAsync();
+        using var http = Http(harness);
+
+        var message = await PostAsync(http, """{"model":"gpt-oss-20b","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", stream: true);
+
+        Assert.Contains(harness.Simulator.OtherRequests, request => request.Path == "/apply-template");
+        Assert.Contains(harness.Simulator.OtherRequests, request => request.Path == "/tokenize");
+        Assert.True(message["usage"]!["input_tokens"]!.GetValue<int>() > 0);
+    }
+
+    [Theory]
+    [InlineData(false, HttpStatusCode.BadRequest)]
+    [InlineData(true, HttpStatusCode.OK)]
+    public async Task AnImage_WhenLlamaServerHasNoVisionProjector_IsAClear400(bool vision, HttpStatusCode expected)
+    {
+        await using var app = new HarmonyProxyApplication();
+        app.Upstream.When(HttpMethod.Get, MockUpstream.HealthUrl).Respond("application/json", """{"status":"ok"}""");
+        app.Upstream.When(HttpMethod.Get, MockUpstream.PropsUrl).Respond("application/json", $$"""{"total_slots":1,"modalities":{"vision":{{Json(vision)}},"audio":false} }""");
+        app.Upstream.RespondWithStream(LlamaChunks.RawStream(Samples.AnalysisThenFinal));
+        var client = app.CreateClient();
+        using var ready = await client.GetAsync("/readyz");
+
+        using var response = await client.PostAsync("/v1/messages", new StringContent("""
+            {"model":"gpt-oss-20b","max_tokens":100,"messages":[{"role":"user","content":[
+              {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},{"type":"text","text":"What is this?"}]}]}
+            """, Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal(expected, response.StatusCode);
+        if (!vision)
+        {
+            Assert.Equal("invalid_request_error", JsonNode.Parse(body)!["error"]!["type"]!.GetValue<string>());
+            Assert.Contains("vision projector", body, StringComparison.Ordinal);
+        }
+    }
+
     private static AnthropicClient Client(LoopbackHarness harness) =>
         new() { ApiKey = "sk-local", BaseUrl = harness.Proxy.ServerAddress.ToString().TrimEnd('/') };
 

@@ -50,7 +50,7 @@ public sealed class MessagesPayloadTests
     {
         var request = await MapAsync(name);
         var prepared = Prepare(request);
-        var context = new MessagesContext("msg_golden", "gpt-oss-20b", prepared.UpstreamBody.Length / 4, !request.OmitThinking, static text => Sealed + text);
+        var context = new MessagesContext("msg_golden", "gpt-oss-20b", () => prepared.UpstreamBody.Length / 4, !request.OmitThinking, static text => Sealed + text);
         var buffer = new ArrayBufferWriter<byte>();
         using var output = new MessagesOutput(context, request.Stream ? buffer : null);
         var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = prepared.Tools }, passUsage: true);

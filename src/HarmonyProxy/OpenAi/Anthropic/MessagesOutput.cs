@@ -7,10 +7,10 @@ namespace HarmonyProxy.OpenAi.Anthropic;
 /// <summary>What every message of one request shares.</summary>
 /// <param name="Id">The message id (<c>msg_…</c>).</param>
 /// <param name="Model">The model the client named, or null to take llama-server's.</param>
-/// <param name="InputTokens">The prompt's size as estimated before the answer (Claude Code tracks its context from <c>message_start</c>).</param>
+/// <param name="InputTokens">The prompt's size when the answer starts (Claude Code tracks its context from <c>message_start</c>): llama-server's count when it has arrived, else an estimate.</param>
 /// <param name="ShowThinking">Stream the thinking text; false for <c>display: omitted</c> (the block then carries only its signature).</param>
 /// <param name="Seal">Seals a thinking block's text into its <c>signature</c>.</param>
-internal sealed record MessagesContext(string Id, string? Model, int InputTokens, bool ShowThinking, Func<string, string> Seal);
+internal sealed record MessagesContext(string Id, string? Model, Func<int> InputTokens, bool ShowThinking, Func<string, string> Seal);
 
 /// <summary>
 /// The Anthropic Messages API's side of a completion: reasoning becomes a <c>thinking</c> block
@@ -41,7 +41,6 @@ internal sealed class MessagesOutput : ICompletionBody, IDisposable
         _context = context;
         _events = events;
         _json = events is null ? null : new Utf8JsonWriter(events, OpenAiJson.WriterOptions);
-        _inputTokens = context.InputTokens;
     }
 
     /// <summary>The error a failure after output carried, or null.</summary>
@@ -51,6 +50,7 @@ internal sealed class MessagesOutput : ICompletionBody, IDisposable
     {
         ArgumentNullException.ThrowIfNull(envelope);
         _model = _context.Model ?? envelope.Model;
+        _inputTokens = _context.InputTokens();
         if (_json is null)
         {
             return;
