@@ -45,14 +45,16 @@ internal static partial class ErrorResults
     }
 
     /// <summary>
-    /// An error as Anthropic's clients read it: a full queue is 529 <c>overloaded_error</c>; a
+    /// An error as Anthropic's clients read it: a full queue, a loading or unreachable llama-server
+    /// and an open breaker are 529 <c>overloaded_error</c>; a
     /// prompt too long says <c>prompt is too long: N tokens &gt; M maximum</c>, the words Claude
     /// Code compacts its conversation on.
     /// </summary>
     private static string ForAnthropic(ref int status, string? code, string message)
     {
-        if (code == "queue_full")
+        if (code is "queue_full" or "circuit_open" or "upstream_unavailable" or "upstream_unreachable")
         {
+            // A full queue, llama-server loading or every backend down: Anthropic's clients retry an overloaded 529.
             status = 529;
         }
 

@@ -353,6 +353,28 @@ public sealed class MessagesEndpointTests
         }
     }
 
+    [Theory]
+    [InlineData(503)]
+    [InlineData(0)]
+    public async Task LlamaServerLoadingOrDown_IsAnOverloaded529(int upstreamStatus)
+    {
+        await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:MaxRetries"] = "0" });
+        var route = app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions");
+        if (upstreamStatus == 0)
+        {
+            route.Throw(new HttpRequestException("Connection refused"));
+        }
+        else
+        {
+            route.Respond((HttpStatusCode)upstreamStatus, "application/json", """{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}""");
+        }
+
+        using var response = await app.CreateClient().PostAsync("/v1/messages", new StringContent("""{"model":"gpt-oss-20b","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(529, (int)response.StatusCode);
+        Assert.Equal("overloaded_error", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
+    }
+
     private static AnthropicClient Client(LoopbackHarness harness) =>
         new() { ApiKey = "sk-local", BaseUrl = harness.Proxy.ServerAddress.ToString().TrimEnd('/') };
 
@@ -368,12 +390,26 @@ public sealed class MessagesEndpointTests
 
     private static string JsonValueKind(JsonNode? node) => node?.GetValueKind().ToString().ToLowerInvariant() ?? "null";
 
-    /// <summary>The message: the JSON body, or the stream's events assembled as a client would.</summary>
+    /// <summary>
+    /// The message: the JSON body, or the stream's events assembled as a client would; each read
+    /// and validated by the Anthropic SDK's own models first.
+    /// </summary>
     private static async Task<JsonObject> PostAsync(HttpClient http, string body, bool stream)
     {
         using var response = await http.PostAsync("/v1/messages", new StringContent(body, Encoding.UTF8, "application/json"));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
-        return stream ? MessagesStream.Assemble(text) : JsonNode.Parse(text)!.AsObject();
+        if (!stream)
+        {
+            System.Text.Json.JsonSerializer.Deserialize<Message>(text)!.Validate();
+            return JsonNode.Parse(text)!.AsObject();
+        }
+
+        foreach (var data in text.Split('\n').Where(line => line.StartsWith("data: ", StringComparison.Ordinal) && !line.StartsWith("data: {\"type\":\"error\"", StringComparison.Ordinal) && !line.StartsWith("data: {\"type\":\"ping\"", StringComparison.Ordinal)))
+        {
+            System.Text.Json.JsonSerializer.Deserialize<RawMessageStreamEvent>(data["data: ".Length..])!.Validate();
+        }
+
+        return MessagesStream.Assemble(text);
     }
 }

@@ -60,6 +60,7 @@ public sealed class MessagesPayloadTests
         var actual = request.Stream
             ? GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(buffer.WrittenSpan), stream: true)
             : GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(output.ToJson()), stream: false);
+        AnthropicSdkReads(actual, request.Stream);
         await AssertGoldenAsync(name + (request.Stream ? ".messages.sse" : ".messages.json"), actual);
     }
 
@@ -71,6 +72,21 @@ public sealed class MessagesPayloadTests
         Assert.Contains("claude-code-replay", names);
         Assert.Contains("claude-code-replay-forged", names);
         Assert.Contains("error-after-output", names);
+    }
+
+    /// <summary>The Anthropic SDK's own models read and validate what a client would get (its events, or its message; an error event the SDK raises as an exception, a ping it skips).</summary>
+    private static void AnthropicSdkReads(string output, bool stream)
+    {
+        if (!stream)
+        {
+            JsonSerializer.Deserialize<Anthropic.Models.Messages.Message>(output)!.Validate();
+            return;
+        }
+
+        foreach (var data in output.Split('\n').Where(line => line.StartsWith("data: ", StringComparison.Ordinal) && !line.StartsWith("data: {\"type\":\"error\"", StringComparison.Ordinal) && !line.StartsWith("data: {\"type\":\"ping\"", StringComparison.Ordinal)))
+        {
+            JsonSerializer.Deserialize<Anthropic.Models.Messages.RawMessageStreamEvent>(data["data: ".Length..])!.Validate();
+        }
     }
 
     private static PreparedRequest Prepare(MessagesRequest request)

@@ -263,6 +263,7 @@ internal sealed class MessagesOutput : ICompletionBody, IDisposable
                 _json.WriteString("name"u8, block.Name);
                 _json.WriteStartObject("input"u8);
                 _json.WriteEndObject();
+                WriteDirectCaller(_json);
                 break;
         }
 
@@ -313,9 +314,18 @@ internal sealed class MessagesOutput : ICompletionBody, IDisposable
                 json.WriteString("name"u8, block.Name);
                 json.WritePropertyName("input"u8);
                 WriteInput(json, block.Text.ToString());
+                WriteDirectCaller(json);
                 break;
         }
 
+        json.WriteEndObject();
+    }
+
+    /// <summary>Who made the call: the model itself (Anthropic's current API names it on every tool_use block, and its SDKs require it).</summary>
+    private static void WriteDirectCaller(Utf8JsonWriter json)
+    {
+        json.WriteStartObject("caller"u8);
+        json.WriteString("type"u8, "direct"u8);
         json.WriteEndObject();
     }
 
