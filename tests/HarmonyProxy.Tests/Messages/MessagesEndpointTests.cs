@@ -143,6 +143,27 @@ public sealed class MessagesEndpointTests
     }
 
     [Fact]
+    public async Task AClientThatDropsThinkingBlocks_GetsTheReasoningBackFromTheMemory()
+    {
+        await using var harness = await LoopbackHarness.StartAsync();
+        using var http = Http(harness);
+
+        var first = await PostAsync(http, $$"""{"model":"gpt-oss-20b","max_tokens":1024,"tools":{{Tools}},"messages":[{"role":"user","content":"What does README.md say?"}]}""", stream: false);
+        var toolUse = first["content"]![1]!.AsObject();
+        toolUse.Remove("caller");
+        await PostAsync(http, $$"""
+            {"model":"gpt-oss-20b","max_tokens":1024,"tools":{{Tools}},"messages":[
+              {"role":"user","content":"What does README.md say?"},
+              {"role":"assistant","content":[{{toolUse.ToJsonString()}}]},
+              {"role":"user","content":[{"type":"tool_result","tool_use_id":"{{toolUse["id"]}}","content":"ok"}]}]}
+            """, stream: false);
+
+        Assert.Equal("The user wants information from the project. We should call read_file first.",
+            harness.Simulator.Requests.Last()["messages"]![1]!["reasoning_content"]!.GetValue<string>());
+        Assert.Equal(1, await harness.Proxy.MetricAsync("harmony_proxy_reasoning_memory_total{event=\"restored\"}"));
+    }
+
+    [Fact]
     public async Task AForgedSignature_IsIgnored_CountedAndNeverA500()
     {
         await using var harness = await LoopbackHarness.StartAsync();
