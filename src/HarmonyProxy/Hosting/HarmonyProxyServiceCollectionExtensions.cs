@@ -1,6 +1,7 @@
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
+using HarmonyProxy.Hosting;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;

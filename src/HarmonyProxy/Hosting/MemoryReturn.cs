@@ -1,4 +1,4 @@
-namespace Microsoft.AspNetCore.Builder;
+namespace HarmonyProxy.Hosting;
 
 /// <summary>
 /// Gives memory back after requests with large bodies. Such a request's garbage (the body, its
@@ -57,23 +57,5 @@ internal sealed class MemoryReturn(TimeProvider time)
             _lastCollection = time.GetTimestamp();
             Collections++;
         }
-    }
-}
-
-/// <summary>The middleware that tells <see cref="MemoryReturn"/> about requests with large bodies.</summary>
-internal static class MemoryReturnMiddleware
-{
-    public static IApplicationBuilder UseMemoryReturnAfterLargeBodies(this IApplicationBuilder app)
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        var memory = app.ApplicationServices.GetRequiredService<MemoryReturn>();
-        return app.Use(async (context, next) =>
-        {
-            await next(context);
-            if (context.Request.ContentLength is >= MemoryReturn.LargeBodyBytes)
-            {
-                memory.AfterLargeBody();
-            }
-        });
     }
 }

@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Builder;
+using HarmonyProxy.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
 namespace HarmonyProxy.Tests.Hosting;
