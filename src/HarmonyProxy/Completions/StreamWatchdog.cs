@@ -1,25 +1,6 @@
+using HarmonyProxy.Diagnostics;
+
 namespace HarmonyProxy.Completions;
-
-/// <summary>Which limit ended a generation.</summary>
-internal enum WatchdogKind
-{
-    None,
-
-    /// <summary>No upstream event for the idle limit once streaming (<c>READ_TIMEOUT</c>).</summary>
-    Idle,
-
-    /// <summary>Hidden reasoning ran past the limit without visible text or a tool call (<c>NO_FINAL_TIMEOUT</c>).</summary>
-    NoVisibleOutput,
-
-    /// <summary>The request's total ceiling.</summary>
-    Total,
-
-    /// <summary>The proxy is shutting down and the drain time is over.</summary>
-    Shutdown,
-
-    /// <summary>Hidden reasoning kept repeating itself (<see cref="ReasoningLoopDetector"/>).</summary>
-    ReasoningLoop,
-}
 
 /// <summary>The watchdogs' limits for one request.</summary>
 internal sealed record WatchdogLimits(TimeSpan Idle, TimeSpan NoVisibleOutput, TimeSpan Total);

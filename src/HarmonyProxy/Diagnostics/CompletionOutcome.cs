@@ -1,4 +1,3 @@
-using HarmonyProxy.Completions;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 

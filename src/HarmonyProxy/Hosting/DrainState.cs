@@ -1,4 +1,4 @@
-namespace Microsoft.AspNetCore.Builder;
+namespace HarmonyProxy.Hosting;
 
 /// <summary>
 /// The proxy's shutdown state, shared by the drain service, the endpoints and the health check:

@@ -1,4 +1,5 @@
 using HarmonyProxy.Memory;
+using HarmonyProxy.Requests;
 using HarmonyProxy.Responses;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;

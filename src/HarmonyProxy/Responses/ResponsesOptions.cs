@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Responses;

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 
 namespace HarmonyProxy.Upstream;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Upstream;
 
-/// <summary>Each setting's range (the <see cref="Configuration.SettingRangeAttribute"/>s), checked by code the options source generator writes.</summary>
+/// <summary>Each setting's range (the <see cref="SettingRangeAttribute"/>s), checked by code the options source generator writes.</summary>
 [OptionsValidator]
 internal sealed partial class UpstreamOptionsValidator : IValidateOptions<UpstreamOptions>;
 

@@ -1,4 +1,5 @@
 using HarmonyProxy.Completions;
+using HarmonyProxy.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 
 namespace HarmonyProxy.Tests.Resilience;

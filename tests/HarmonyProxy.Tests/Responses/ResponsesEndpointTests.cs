@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using HarmonyProxy.Hosting;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HarmonyProxy.Tests.Responses;

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 
-namespace HarmonyProxy.Configuration;
+namespace HarmonyProxy;
 
 /// <summary>
 /// A number setting's range, for the options validation source generator: the error names the

@@ -1,11 +1,11 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Memory;
 using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Options;
-using HarmonyProxy.Requests;
 
-namespace HarmonyProxy.Memory;
+namespace HarmonyProxy.Requests;
 
 /// <summary>
 /// The reasoning of tool-call turns, kept for clients that do not send it back (Continue, or any

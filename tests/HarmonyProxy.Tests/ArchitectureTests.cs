@@ -1,0 +1,121 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Tests.Infrastructure;
+
+namespace HarmonyProxy.Tests;
+
+/// <summary>
+/// The map of the house, enforced (DESIGN.md, "Parts and their rooms"): a room is a namespace under
+/// <c>HarmonyProxy</c>; what a room's files import (a <c>using</c>, or a name qualified with another
+/// room) are its arrows. The rooms form no cycle, the low rooms stay low, and only static
+/// extension classes live in ASP.NET Core's own namespaces.
+/// </summary>
+public sealed partial class ArchitectureTests
+{
+    private static readonly string Source = Path.Combine(Repository.Root, "src", "HarmonyProxy");
+
+    /// <summary>Rooms and what each may never import.</summary>
+    public static TheoryData<string, string[]> NeverImports => new()
+    {
+        { "Harmony", ["*"] },
+        { "OpenAi", ["*", "-Harmony"] },
+        { "Diagnostics", ["*", "-Harmony", "-OpenAi"] },
+        { "Memory", ["Endpoints", "Requests", "Completions", "Responses", "Messages", "Configuration", "Hosting"] },
+        { "Upstream", ["Endpoints", "Requests", "Completions", "Responses", "Messages", "Configuration", "Hosting"] },
+        { "Security", ["Endpoints", "Requests", "Completions", "Responses", "Messages", "Hosting"] },
+        { "Completions", ["Endpoints", "Requests", "Upstream", "Memory", "Responses", "Messages", "Configuration", "Security", "Hosting"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(NeverImports))]
+    public void ALowRoom_ImportsNothingAboveIt(string room, string[] never)
+    {
+        var arrows = Arrows();
+        var imported = arrows.TryGetValue(room, out var targets) ? targets : [];
+        var allowed = never.Where(rule => rule.StartsWith('-')).Select(rule => rule[1..]).ToHashSet();
+        var forbidden = never.Contains("*") ? imported.Keys.Where(target => !allowed.Contains(target)) : imported.Keys.Intersect(never);
+
+        Assert.True(!forbidden.Any(), $"{room} imports {string.Join(", ", forbidden.Select(target => $"{target} ({string.Join(", ", imported[target])})"))}");
+    }
+
+    [Fact]
+    public void TheRoomsFormNoCycle()
+    {
+        var arrows = Arrows();
+        foreach (var room in arrows.Keys)
+        {
+            var path = new List<string>();
+            Assert.True(!Reaches(arrows, room, room, path, []), $"cycle: {room} -> {string.Join(" -> ", path)}");
+        }
+    }
+
+    [Fact]
+    public void OnlyStaticExtensionClasses_LiveInAspNetCoresNamespaces()
+    {
+        var intruders = typeof(HarmonyProxyOptions).Assembly.GetTypes()
+            .Where(type => type.Namespace is { } ns && ns.StartsWith("Microsoft.", StringComparison.Ordinal) && !type.IsNested
+                && !type.Name.StartsWith('<') && !(type.IsAbstract && type.IsSealed))
+            .Select(type => type.FullName)
+            .ToList();
+
+        Assert.True(intruders.Count == 0, "non-static types in Microsoft namespaces: " + string.Join(", ", intruders));
+    }
+
+    /// <summary>Room → (imported room → the files that import it), from the source tree.</summary>
+    private static Dictionary<string, Dictionary<string, List<string>>> Arrows()
+    {
+        var files = Directory.EnumerateFiles(Source, "*.cs", SearchOption.AllDirectories)
+            .Where(file => !file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(file => (File: Path.GetRelativePath(Source, file), Text: File.ReadAllText(file)))
+            .Select(file => (file.File, file.Text, Room: RoomOf(file.Text)))
+            .ToList();
+        var rooms = files.Select(file => file.Room).OfType<string>().ToHashSet();
+        var arrows = new Dictionary<string, Dictionary<string, List<string>>>();
+        foreach (var (file, text, room) in files)
+        {
+            if (room is null)
+            {
+                // The composition root (Program.cs, ASP.NET Core extension classes) may import every room.
+                continue;
+            }
+
+            var targets = Using().Matches(text).Select(match => match.Groups[1].Value)
+                .Concat(rooms.Where(other => Regex.IsMatch(text, $@"(?<![\w.""]){other}\.[A-Z]\w*\.")))
+                .Where(target => target != room && rooms.Contains(target));
+            foreach (var target in targets)
+            {
+                var byTarget = arrows.TryGetValue(room, out var existing) ? existing : arrows[room] = [];
+                (byTarget.TryGetValue(target, out var list) ? list : byTarget[target] = []).Add(file);
+            }
+        }
+
+        return arrows;
+    }
+
+    private static string? RoomOf(string text) =>
+        FileNamespace().Match(text) is { Success: true } match ? match.Groups[1].Value : null;
+
+    private static bool Reaches(Dictionary<string, Dictionary<string, List<string>>> arrows, string from, string target, List<string> path, HashSet<string> seen)
+    {
+        foreach (var next in arrows.TryGetValue(from, out var targets) ? targets.Keys : Enumerable.Empty<string>())
+        {
+            path.Add(next);
+            if (next == target || (seen.Add(next) && Reaches(arrows, next, target, path, seen)))
+            {
+                return true;
+            }
+
+            path.RemoveAt(path.Count - 1);
+        }
+
+        return false;
+    }
+
+    [GeneratedRegex(@"^using HarmonyProxy\.(\w+)", RegexOptions.Multiline)]
+    private static partial Regex Using();
+
+    [GeneratedRegex(@"^namespace HarmonyProxy\.(\w+)", RegexOptions.Multiline)]
+    private static partial Regex FileNamespace();
+}
