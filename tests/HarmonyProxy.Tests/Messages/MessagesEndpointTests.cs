@@ -218,12 +218,14 @@ public sealed class MessagesEndpointTests
     [InlineData("""{"max_tokens":10}""", HttpStatusCode.BadRequest, "invalid_request_error")]
     [InlineData("""{"max_tokens":10,"messages":[{"role":"user","content":5}]}""", HttpStatusCode.BadRequest, "invalid_request_error")]
     [InlineData("""{"max_tokens":10,"temperature":"hot","messages":[{"role":"user","content":"hi"}]}""", HttpStatusCode.BadRequest, "invalid_request_error")]
+    [InlineData("/v1/messages/batches", HttpStatusCode.NotFound, "not_found_error")]
     public async Task BadRequests_GetAnthropicsErrorShape(string body, HttpStatusCode status, string type)
     {
         await using var harness = await LoopbackHarness.StartAsync();
         using var http = Http(harness);
+        var path = body.StartsWith('/') ? body : "/v1/messages";
 
-        using var response = await http.PostAsync("/v1/messages", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await http.PostAsync(path, new StringContent(body.StartsWith('/') ? "{}" : body, Encoding.UTF8, "application/json"));
         var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
         Assert.Equal(status, response.StatusCode);
