@@ -6,9 +6,9 @@ using HarmonyProxy.Tests.Infrastructure;
 namespace HarmonyProxy.Tests;
 
 /// <summary>
-/// The map of the house, enforced (DESIGN.md, "Parts and their rooms"): a room is a namespace under
-/// <c>HarmonyProxy</c>; what a room's files import (a <c>using</c>, or a name qualified with another
-/// room) are its arrows. The rooms form no cycle, the low rooms stay low, and only static
+/// The map of the house, enforced (DESIGN.md, "Parts and their rooms"): a room is a folder of
+/// <c>src/HarmonyProxy</c> (its ASP.NET Core wiring included); what a room's files import (a
+/// <c>using</c>, or a name qualified with another room) are its arrows. The rooms form no cycle, the low rooms stay low, and only static
 /// extension classes live in ASP.NET Core's own namespaces.
 /// </summary>
 public sealed partial class ArchitectureTests
@@ -69,20 +69,26 @@ public sealed partial class ArchitectureTests
             .Where(file => !file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
                 && !file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .Select(file => (File: Path.GetRelativePath(Source, file), Text: File.ReadAllText(file)))
-            .Select(file => (file.File, file.Text, Room: RoomOf(file.Text)))
+            .Select(file => (file.File, file.Text, Room: RoomOf(file.File)))
             .ToList();
         var rooms = files.Select(file => file.Room).OfType<string>().ToHashSet();
+
+        // ASP.NET Core's namespaces need no using: a room's classes there are found by name.
+        var wiring = files.Where(file => file.Room is not null && AspNetCoreNamespace().IsMatch(file.Text))
+            .SelectMany(file => StaticClass().Matches(file.Text).Select(match => (Name: match.Groups[1].Value, Room: file.Room!)))
+            .ToList();
         var arrows = new Dictionary<string, Dictionary<string, List<string>>>();
         foreach (var (file, text, room) in files)
         {
             if (room is null)
             {
-                // The composition root (Program.cs, ASP.NET Core extension classes) may import every room.
+                // The root's files: Program.cs (the table of contents) and the one shared primitive.
                 continue;
             }
 
             var targets = Using().Matches(text).Select(match => match.Groups[1].Value)
                 .Concat(rooms.Where(other => Regex.IsMatch(text, $@"(?<![\w.""]){other}\.[A-Z]\w*\.")))
+                .Concat(wiring.Where(type => Regex.IsMatch(text, $@"(?<![\w.""]){type.Name}\.")).Select(type => type.Room))
                 .Where(target => target != room && rooms.Contains(target));
             foreach (var target in targets)
             {
@@ -94,8 +100,9 @@ public sealed partial class ArchitectureTests
         return arrows;
     }
 
-    private static string? RoomOf(string text) =>
-        FileNamespace().Match(text) is { Success: true } match ? match.Groups[1].Value : null;
+    /// <summary>The file's folder under <c>src/HarmonyProxy</c>, or null for the root's own files.</summary>
+    private static string? RoomOf(string relativePath) =>
+        Path.GetDirectoryName(relativePath) is { Length: > 0 } folder ? folder.Split(Path.DirectorySeparatorChar)[0] : null;
 
     private static bool Reaches(Dictionary<string, Dictionary<string, List<string>>> arrows, string from, string target, List<string> path, HashSet<string> seen)
     {
@@ -116,6 +123,9 @@ public sealed partial class ArchitectureTests
     [GeneratedRegex(@"^using HarmonyProxy\.(\w+)", RegexOptions.Multiline)]
     private static partial Regex Using();
 
-    [GeneratedRegex(@"^namespace HarmonyProxy\.(\w+)", RegexOptions.Multiline)]
-    private static partial Regex FileNamespace();
+    [GeneratedRegex(@"^namespace Microsoft\.", RegexOptions.Multiline)]
+    private static partial Regex AspNetCoreNamespace();
+
+    [GeneratedRegex(@"\bstatic (?:partial )?class (\w+)")]
+    private static partial Regex StaticClass();
 }

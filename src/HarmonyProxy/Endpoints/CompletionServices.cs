@@ -1,7 +1,6 @@
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.Hosting;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Requests;
 using HarmonyProxy.Upstream;

@@ -15,8 +15,6 @@ internal static partial class ErrorResults
         }
 
         context.Response.Clear();
-        // Clear() drops every header; the request id must survive on errors most of all.
-        context.Response.Headers[RequestIdMiddleware.HeaderName] = context.TraceIdentifier;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         if (wwwAuthenticate is not null)

@@ -1,7 +1,6 @@
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
-using HarmonyProxy.Hosting;
 using HarmonyProxy.OpenAi;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;

@@ -23,7 +23,13 @@ internal static class RequestIdMiddleware
             }
 
             context.TraceIdentifier = requestId;
-            context.Response.Headers[HeaderName] = requestId;
+            // Set when the response starts, so an error written after Response.Clear() keeps it too.
+            context.Response.OnStarting(static state =>
+            {
+                var started = (HttpContext)state;
+                started.Response.Headers[HeaderName] = started.TraceIdentifier;
+                return Task.CompletedTask;
+            }, context);
             using (LogContext.PushProperty("RequestId", requestId))
             {
                 await next(context);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using HarmonyProxy.Hosting;
+using HarmonyProxy.Endpoints;
 using HarmonyProxy.Tests.Infrastructure;
 using LlamaServerSim;
 using Microsoft.Extensions.DependencyInjection;

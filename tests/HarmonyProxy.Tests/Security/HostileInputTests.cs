@@ -49,6 +49,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         using var response = await app.CreateClient().PostAsync("/v1/chat/completions", new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } });
 
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, name);
+        Assert.Single(response.Headers.GetValues("X-Request-Id"));
         Assert.Equal("invalid_request_error", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["type"]!.GetValue<string>());
     }
 

@@ -1,4 +1,4 @@
-namespace HarmonyProxy.Hosting;
+namespace HarmonyProxy.Endpoints;
 
 /// <summary>
 /// The proxy's shutdown state, shared by the drain service, the endpoints and the health check:
