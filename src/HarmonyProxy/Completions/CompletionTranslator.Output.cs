@@ -34,6 +34,9 @@ internal sealed partial class CompletionTranslator
         }
     }
 
+    /// <summary>Reasoning pieces the parser routed, shown or not: one per upstream delta, which llama-server sends one token at a time.</summary>
+    public int ReasoningTokens { get; private set; }
+
     private void EmitReasoning(ReadOnlySpan<char> text, bool separate)
     {
         if (text.IsEmpty)

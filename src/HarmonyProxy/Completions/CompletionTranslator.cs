@@ -138,9 +138,6 @@ internal sealed partial class CompletionTranslator
     /// <summary>Reasoning deltas written (for metrics and the summary log).</summary>
     public int ReasoningChunks { get; private set; }
 
-    /// <summary>Reasoning pieces the parser routed, shown or not: one per upstream delta, which llama-server sends one token at a time.</summary>
-    public int ReasoningTokens { get; private set; }
-
     public FinishReason? FinishReason { get; private set; }
 
     /// <summary>Upstream's usage object, when it sent one (llama-server: prompt/completion tokens).</summary>

@@ -21,7 +21,7 @@ internal sealed record MessagesContext(string Id, string? Model, Func<int> Input
 /// <c>content_block_stop</c>, then <c>message_delta</c> (stop reason, usage) and
 /// <c>message_stop</c>; a failure after output is an <c>error</c> event.
 /// </summary>
-internal sealed class MessagesOutput : ICompletionBody, IDisposable
+internal sealed partial class MessagesOutput : ICompletionBody, IDisposable
 {
     private readonly MessagesContext _context;
     private readonly IBufferWriter<byte>? _events;
@@ -62,37 +62,15 @@ internal sealed class MessagesOutput : ICompletionBody, IDisposable
         EndEvent();
     }
 
-    public void Reasoning(ReadOnlySpan<char> text)
-    {
-        var block = Open(BlockKind.Thinking);
-        block.Text.Append(text);
-        if (_json is null || !_context.ShowThinking)
-        {
-            return;
-        }
-
-        StartDelta(block, "thinking_delta"u8);
-        _json.WriteString("thinking"u8, text);
-        EndDelta();
-    }
+    public void Reasoning(ReadOnlySpan<char> text) =>
+        Delta(Open(BlockKind.Thinking), "thinking_delta"u8, "thinking"u8, text, shown: _context.ShowThinking);
 
     public void Content(ReadOnlySpan<char> text)
     {
-        if (text.IsEmpty)
+        if (!text.IsEmpty)
         {
-            return;
+            Delta(Open(BlockKind.Text), "text_delta"u8, "text"u8, text);
         }
-
-        var block = Open(BlockKind.Text);
-        block.Text.Append(text);
-        if (_json is null)
-        {
-            return;
-        }
-
-        StartDelta(block, "text_delta"u8);
-        _json.WriteString("text"u8, text);
-        EndDelta();
     }
 
     public void ToolCallStart(int index, string id, string name)
@@ -107,20 +85,10 @@ internal sealed class MessagesOutput : ICompletionBody, IDisposable
 
     public void ToolCallArguments(int index, ReadOnlySpan<char> fragment)
     {
-        if (!_calls.TryGetValue(index, out var block) || block.Done)
+        if (_calls.TryGetValue(index, out var block) && !block.Done)
         {
-            return;
+            Delta(block, "input_json_delta"u8, "partial_json"u8, fragment);
         }
-
-        block.Text.Append(fragment);
-        if (_json is null)
-        {
-            return;
-        }
-
-        StartDelta(block, "input_json_delta"u8);
-        _json.WriteString("partial_json"u8, fragment);
-        EndDelta();
     }
 
     /// <summary>Log probabilities have no place in Anthropic's messages.</summary>
@@ -233,162 +201,6 @@ internal sealed class MessagesOutput : ICompletionBody, IDisposable
         StartEvent("content_block_stop"u8);
         _json.WriteNumber("index"u8, block.Index);
         EndEvent();
-    }
-
-    private void WriteBlockStart(Block block)
-    {
-        if (_json is null)
-        {
-            return;
-        }
-
-        StartEvent("content_block_start"u8);
-        _json.WriteNumber("index"u8, block.Index);
-        _json.WritePropertyName("content_block"u8);
-        _json.WriteStartObject();
-        switch (block.Kind)
-        {
-            case BlockKind.Thinking:
-                _json.WriteString("type"u8, "thinking"u8);
-                _json.WriteString("thinking"u8, ""u8);
-                _json.WriteString("signature"u8, ""u8);
-                break;
-            case BlockKind.Text:
-                _json.WriteString("type"u8, "text"u8);
-                _json.WriteString("text"u8, ""u8);
-                break;
-            case BlockKind.ToolUse:
-                _json.WriteString("type"u8, "tool_use"u8);
-                _json.WriteString("id"u8, block.Id);
-                _json.WriteString("name"u8, block.Name);
-                _json.WriteStartObject("input"u8);
-                _json.WriteEndObject();
-                WriteDirectCaller(_json);
-                break;
-        }
-
-        _json.WriteEndObject();
-        EndEvent();
-    }
-
-    private void WriteMessage(Utf8JsonWriter json, bool withContent)
-    {
-        json.WriteStartObject();
-        json.WriteString("id"u8, _context.Id);
-        json.WriteString("type"u8, "message"u8);
-        json.WriteString("role"u8, "assistant"u8);
-        json.WriteString("model"u8, _model ?? string.Empty);
-        json.WriteStartArray("content"u8);
-        if (withContent)
-        {
-            foreach (var block in _blocks)
-            {
-                WriteBlock(json, block);
-            }
-        }
-
-        json.WriteEndArray();
-        json.WriteString("stop_reason"u8, withContent ? _stopReason : null);
-        json.WriteNull("stop_sequence"u8);
-        WriteUsage(json);
-        json.WriteEndObject();
-    }
-
-    private void WriteBlock(Utf8JsonWriter json, Block block)
-    {
-        json.WriteStartObject();
-        switch (block.Kind)
-        {
-            case BlockKind.Thinking:
-                json.WriteString("type"u8, "thinking"u8);
-                json.WriteString("thinking"u8, _context.ShowThinking ? block.Text.ToString() : string.Empty);
-                json.WriteString("signature"u8, block.Signature ?? _context.Seal(block.Text.ToString()));
-                break;
-            case BlockKind.Text:
-                json.WriteString("type"u8, "text"u8);
-                json.WriteString("text"u8, block.Text.ToString());
-                break;
-            case BlockKind.ToolUse:
-                json.WriteString("type"u8, "tool_use"u8);
-                json.WriteString("id"u8, block.Id);
-                json.WriteString("name"u8, block.Name);
-                json.WritePropertyName("input"u8);
-                WriteInput(json, block.Text.ToString());
-                WriteDirectCaller(json);
-                break;
-        }
-
-        json.WriteEndObject();
-    }
-
-    /// <summary>Who made the call: the model itself (Anthropic's current API names it on every tool_use block, and its SDKs require it).</summary>
-    private static void WriteDirectCaller(Utf8JsonWriter json)
-    {
-        json.WriteStartObject("caller"u8);
-        json.WriteString("type"u8, "direct"u8);
-        json.WriteEndObject();
-    }
-
-    /// <summary>A call's arguments as the <c>input</c> object; arguments that are not a JSON object (cut by length) become <c>{}</c>.</summary>
-    private static void WriteInput(Utf8JsonWriter json, string arguments)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(arguments.Length == 0 ? "{}" : arguments);
-            if (document.RootElement.ValueKind == JsonValueKind.Object)
-            {
-                document.RootElement.WriteTo(json);
-                return;
-            }
-        }
-        catch (JsonException)
-        {
-            // Falls through to the empty input.
-        }
-
-        json.WriteStartObject();
-        json.WriteEndObject();
-    }
-
-    private void WriteUsage(Utf8JsonWriter json)
-    {
-        json.WriteStartObject("usage"u8);
-        json.WriteNumber("input_tokens"u8, _inputTokens);
-        json.WriteNumber("output_tokens"u8, _outputTokens);
-        json.WriteEndObject();
-    }
-
-    private void StartDelta(Block block, ReadOnlySpan<byte> deltaType)
-    {
-        StartEvent("content_block_delta"u8);
-        _json!.WriteNumber("index"u8, block.Index);
-        _json.WriteStartObject("delta"u8);
-        _json.WriteString("type"u8, deltaType);
-    }
-
-    private void EndDelta()
-    {
-        _json!.WriteEndObject();
-        EndEvent();
-    }
-
-    /// <summary><c>event: name</c> then the data object, opened with its <c>type</c>.</summary>
-    private void StartEvent(ReadOnlySpan<byte> name)
-    {
-        var events = _events!;
-        events.Write("event: "u8);
-        events.Write(name);
-        events.Write("\ndata: "u8);
-        _json!.Reset(events);
-        _json.WriteStartObject();
-        _json.WriteString("type"u8, name);
-    }
-
-    private void EndEvent()
-    {
-        _json!.WriteEndObject();
-        _json.Flush();
-        _events!.Write("\n\n"u8);
     }
 
     private enum BlockKind

@@ -6,8 +6,6 @@ namespace HarmonyProxy.OpenAi.Responses;
 /// <summary>The SSE framing and the objects the events carry.</summary>
 internal sealed partial class ResponsesOutput
 {
-    private static ReadOnlySpan<byte> EventPrefix => "event: "u8;
-
     /// <summary>Ends the open item: its <c>.done</c> events, with the full text, and <c>output_item.done</c>.</summary>
     private void CloseCurrent(string status = "completed")
     {
@@ -136,23 +134,12 @@ internal sealed partial class ResponsesOutput
     }
 
     /// <summary><c>event: type</c>, then the data object opened with its type; the event's fields follow.</summary>
-    private void StartEvent(ReadOnlySpan<byte> type)
-    {
-        var events = _events!;
-        events.Write(EventPrefix);
-        events.Write(type);
-        events.Write("\ndata: "u8);
-        _json!.Reset(events);
-        _json.WriteStartObject();
-        _json.WriteString("type"u8, type);
-    }
+    private void StartEvent(ReadOnlySpan<byte> type) => SseEventFraming.Start(_events!, _json!, type);
 
     private void EndEvent()
     {
         _json!.WriteNumber("sequence_number"u8, _sequence++);
-        _json.WriteEndObject();
-        _json.Flush();
-        _events!.Write("\n\n"u8);
+        SseEventFraming.End(_events!, _json);
     }
 
     /// <summary>The response object in its present state.</summary>
