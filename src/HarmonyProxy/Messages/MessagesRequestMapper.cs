@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.OpenAi;
@@ -17,19 +16,12 @@ internal sealed record MessagesRequest(JsonObject ChatRequest, bool Stream, bool
 
 /// <summary>
 /// Turns an Anthropic Messages request (Claude Code, the Anthropic SDKs) into the one chat
-/// completion request: <c>system</c> (string or text blocks, and <c>system</c> turns inside
-/// <c>messages</c>) becomes one system message without Claude Code's per-request attribution
-/// line; an assistant turn's <c>thinking</c> (read back from its signature), <c>text</c> and
-/// <c>tool_use</c> blocks one assistant message; <c>tool_result</c> blocks <c>tool</c> messages;
-/// <c>image</c> blocks image parts; tools, tool choice, sampling, stops and thinking take their
-/// chat names. Fields llama-server has no use for (<c>cache_control</c>, <c>context_management</c>,
+/// completion request: the turns through <see cref="MessagesHistory"/>; tools, tool choice,
+/// sampling, stops and thinking take their chat names. Fields llama-server has no use for (<c>cache_control</c>, <c>context_management</c>,
 /// <c>metadata</c>, betas) are accepted and ignored. Pure: JSON in, JSON out.
 /// </summary>
 internal static class MessagesRequestMapper
 {
-    /// <summary>The line Claude Code puts first in its system prompt, different on every request: kept, it would defeat llama-server's prompt cache.</summary>
-    public const string AttributionPrefix = "x-anthropic-billing-header:";
-
     /// <param name="request">The client's body.</param>
     /// <param name="unseal">Reads a thinking block's signature back into its text; null when it does not open.</param>
     /// <param name="sessionId">Claude Code's <c>x-claude-code-session-id</c>, the conversation's affinity key when given.</param>
@@ -43,37 +35,18 @@ internal static class MessagesRequestMapper
             return null;
         }
 
-        var system = new StringBuilder();
-        AppendSystem(system, request["system"]);
-        var messages = new JsonArray();
-        var unreadable = 0;
+        var history = new MessagesHistory(unseal);
+        history.AddSystem(request["system"]);
         var turns = (JsonArray)request["messages"]!;
         for (var i = 0; i < turns.Count; i++)
         {
-            var turn = (JsonObject)turns[i]!;
-            switch (JsonProperties.String(turn["role"]))
+            if (!history.Add((JsonObject)turns[i]!, $"messages[{i}].content", out problem))
             {
-                case "system":
-                    AppendSystem(system, turn["content"]);
-                    break;
-                case "assistant":
-                    messages.AddNode(Assistant(turn["content"], unseal, ref unreadable));
-                    break;
-                default:
-                    if (User(turn["content"], messages, $"messages[{i}].content", out problem) is false)
-                    {
-                        return null;
-                    }
-
-                    break;
+                return null;
             }
         }
 
-        if (system.Length > 0)
-        {
-            messages.Insert(0, new JsonObject { ["role"] = "system", ["content"] = system.ToString() });
-        }
-
+        var messages = history.Finish();
         var omittedTools = new List<string>();
         var chat = new JsonObject
         {
@@ -114,179 +87,7 @@ internal static class MessagesRequestMapper
         }
 
         var omitThinking = request["thinking"] is JsonObject thinking && JsonProperties.String(thinking["display"]) == "omitted";
-        var hasImages = messages.OfType<JsonObject>().Any(message => message["content"] is JsonArray parts && parts.OfType<JsonObject>().Any(part => JsonProperties.String(part["type"]) == "image_url"));
-        return new MessagesRequest(chat, stream, omitThinking, unreadable, omittedTools, hasImages);
-    }
-
-    /// <summary>Removes Claude Code's attribution line from the start of a system text.</summary>
-    public static string WithoutAttribution(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        if (!text.StartsWith(AttributionPrefix, StringComparison.Ordinal))
-        {
-            return text;
-        }
-
-        var end = text.IndexOf('\n', StringComparison.Ordinal);
-        return end < 0 ? string.Empty : text[(end + 1)..];
-    }
-
-    private static void AppendSystem(StringBuilder system, JsonNode? content)
-    {
-        foreach (var text in Texts(content))
-        {
-            var kept = WithoutAttribution(text);
-            if (kept.Length == 0)
-            {
-                continue;
-            }
-
-            if (system.Length > 0)
-            {
-                system.Append("\n\n");
-            }
-
-            system.Append(kept);
-        }
-    }
-
-    /// <summary>A string, or the text of each text block.</summary>
-    private static IEnumerable<string> Texts(JsonNode? content)
-    {
-        if (JsonProperties.String(content) is { } text)
-        {
-            yield return text;
-            yield break;
-        }
-
-        foreach (var block in (content as JsonArray ?? []).OfType<JsonObject>())
-        {
-            if (JsonProperties.String(block["type"]) == "text" && JsonProperties.String(block["text"]) is { } blockText)
-            {
-                yield return blockText;
-            }
-        }
-    }
-
-    /// <summary>A user turn: its tool results first (they answer the previous turn's calls), then its text and images as one user message.</summary>
-    private static bool User(JsonNode? content, JsonArray messages, string param, out RequestProblem? problem)
-    {
-        problem = null;
-        if (JsonProperties.String(content) is { } text)
-        {
-            messages.AddNode(new JsonObject { ["role"] = "user", ["content"] = text });
-            return true;
-        }
-
-        var parts = new JsonArray();
-        var blocks = (JsonArray)content!;
-        for (var j = 0; j < blocks.Count; j++)
-        {
-            var block = (JsonObject)blocks[j]!;
-            switch (JsonProperties.String(block["type"]))
-            {
-                case "text":
-                    parts.AddNode(new JsonObject { ["type"] = "text", ["text"] = JsonProperties.String(block["text"]) ?? string.Empty });
-                    break;
-                case "image":
-                    if (ImageUrl(block["source"] as JsonObject) is not { } url)
-                    {
-                        problem = Invalid($"{param}[{j}].source must be a base64 image (type, media_type, data) or a url.", $"{param}[{j}].source", "invalid_value");
-                        return false;
-                    }
-
-                    parts.AddNode(new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = url } });
-                    break;
-                case "tool_result":
-                    var result = string.Join("\n", Texts(block["content"]));
-                    messages.AddNode(new JsonObject
-                    {
-                        ["role"] = "tool",
-                        ["tool_call_id"] = JsonProperties.String(block["tool_use_id"]),
-                        ["content"] = block["is_error"] is JsonValue error && error.GetValueKind() == JsonValueKind.True ? "Error: " + result : result,
-                    });
-                    break;
-                case "document":
-                    problem = Invalid($"{param}[{j}]: document blocks are not supported: llama-server reads no files; send the document's text.", $"{param}[{j}]", "invalid_request_error");
-                    return false;
-                default:
-                    // Blocks that carry nothing for the model (search results of server tools…) are left out.
-                    break;
-            }
-        }
-
-        if (parts.Count > 0)
-        {
-            var onlyText = parts.All(part => JsonProperties.String(part!["type"]) == "text");
-            messages.AddNode(new JsonObject
-            {
-                ["role"] = "user",
-                ["content"] = onlyText ? string.Join("\n", parts.Select(part => JsonProperties.String(part!["text"]))) : parts,
-            });
-        }
-
-        return true;
-    }
-
-    /// <summary>An assistant turn: thinking (from its signature) as reasoning, text as content, tool_use as tool calls.</summary>
-    private static JsonObject Assistant(JsonNode? content, Func<string, string?> unseal, ref int unreadable)
-    {
-        var message = new JsonObject { ["role"] = "assistant" };
-        if (JsonProperties.String(content) is { } text)
-        {
-            message["content"] = text;
-            return message;
-        }
-
-        var answer = new StringBuilder();
-        var reasoning = new StringBuilder();
-        var calls = new JsonArray();
-        foreach (var block in (content as JsonArray ?? []).OfType<JsonObject>())
-        {
-            switch (JsonProperties.String(block["type"]))
-            {
-                case "text":
-                    answer.Append(JsonProperties.String(block["text"]));
-                    break;
-                case "thinking":
-                    // Only what the proxy sealed is believed: the signature, never the text beside it.
-                    if (JsonProperties.String(block["signature"]) is { Length: > 0 } signature && unseal(signature) is { } opened)
-                    {
-                        reasoning.Append(reasoning.Length > 0 ? "\n" : string.Empty).Append(opened);
-                    }
-                    else
-                    {
-                        unreadable++;
-                    }
-
-                    break;
-                case "tool_use":
-                    calls.AddNode(new JsonObject
-                    {
-                        ["id"] = JsonProperties.String(block["id"]),
-                        ["type"] = "function",
-                        ["function"] = new JsonObject
-                        {
-                            ["name"] = JsonProperties.String(block["name"]),
-                            ["arguments"] = (block["input"] as JsonObject ?? []).ToJsonString(OpenAiJson.SerializerOptions),
-                        },
-                    });
-                    break;
-            }
-        }
-
-        message["content"] = answer.Length > 0 ? answer.ToString() : null;
-        if (calls.Count > 0)
-        {
-            message["tool_calls"] = calls;
-        }
-
-        if (reasoning.Length > 0)
-        {
-            message[ReasoningRetention.Field] = reasoning.ToString();
-        }
-
-        return message;
+        return new MessagesRequest(chat, stream, omitThinking, history.UnreadableThinking, omittedTools, history.HasImages);
     }
 
     /// <summary>Client tools as chat functions (<c>input_schema</c> → <c>parameters</c>); server tools left out.</summary>
@@ -382,13 +183,6 @@ internal static class MessagesRequestMapper
         var marker = userId.LastIndexOf("_session_", StringComparison.Ordinal);
         return marker >= 0 ? userId[(marker + "_session_".Length)..] : userId;
     }
-
-    private static string? ImageUrl(JsonObject? source) => JsonProperties.String(source?["type"]) switch
-    {
-        "base64" when JsonProperties.String(source!["media_type"]) is { } mediaType && JsonProperties.String(source["data"]) is { } data => $"data:{mediaType};base64,{data}",
-        "url" => JsonProperties.String(source!["url"]),
-        _ => null,
-    };
 
     private static RequestProblem? Validate(JsonObject request)
     {
