@@ -108,8 +108,9 @@ internal sealed class ClientResponse : IAsyncDisposable
             if (!_context.Response.HasStarted)
             {
                 _ended = true;
-                var param = failure.Param == UpstreamFailure.ConversationParam ? _wire.ConversationParam : failure.Param;
-                await ErrorResults.WriteAsync(_context, failure.Status, failure.Message, failure.Type, failure.Code, param, failure.RetryAfter);
+                var overflow = failure.Param == UpstreamFailure.ConversationParam;
+                var message = overflow ? _wire.ContextOverflowMessage(failure.PromptTokens, failure.ContextTokens, failure.Message) : failure.Message;
+                await ErrorResults.WriteAsync(_context, failure.Status, message, failure.Type, failure.Code, overflow ? _wire.ConversationParam : failure.Param, failure.RetryAfter);
                 return true;
             }
 

@@ -25,6 +25,12 @@ internal interface ICompletionWire
     /// <summary>The request field that holds the conversation, as an error's <c>param</c> names it (a prompt too long for the context).</summary>
     string ConversationParam { get; }
 
+    /// <summary>
+    /// The message of a prompt too long for llama-server's context, in the words the API's clients
+    /// act on (OpenAI's clients read the code; Claude Code compacts on <c>prompt is too long: …</c>).
+    /// </summary>
+    string ContextOverflowMessage(int? promptTokens, int? contextTokens, string message) => message;
+
     /// <summary>What a stream idle for the keep-alive interval is sent: an SSE comment, or the API's own ping event.</summary>
     ReadOnlyMemory<byte> KeepAlive => KeepAliveComment;
 

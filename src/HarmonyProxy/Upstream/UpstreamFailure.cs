@@ -9,6 +9,12 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
 {
     public const string NotACompletionCode = "upstream_not_a_completion";
 
+    /// <summary>For a prompt too long: its size in tokens, when llama-server said.</summary>
+    public int? PromptTokens { get; init; }
+
+    /// <summary>For a prompt too long: the context of a slot, when llama-server said.</summary>
+    public int? ContextTokens { get; init; }
+
     /// <summary>The <c>param</c> of an error about the whole conversation; each wire names its own field for it.</summary>
     public const string ConversationParam = "messages";
 
@@ -94,7 +100,11 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
         var message = prompt is not null && context is not null
             ? $"This model's maximum context length is {context} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages. (llama-server: {error.Message})"
             : $"This model's maximum context length was exceeded. Please reduce the length of the messages. (llama-server: {error.Message})";
-        return new(400, message, OpenAiError.InvalidRequest, "context_length_exceeded", Kind: UpstreamErrorKind.Deterministic, Param: ConversationParam);
+        return new(400, message, OpenAiError.InvalidRequest, "context_length_exceeded", Kind: UpstreamErrorKind.Deterministic, Param: ConversationParam)
+        {
+            PromptTokens = prompt,
+            ContextTokens = context,
+        };
     }
 
     private static async Task<LlamaServerError> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)

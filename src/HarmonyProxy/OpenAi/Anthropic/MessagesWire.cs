@@ -11,6 +11,11 @@ internal sealed class MessagesWire(MessagesContext context) : ICompletionWire
 
     public string ConversationParam => "messages";
 
+    public string ContextOverflowMessage(int? promptTokens, int? contextTokens, string message) =>
+        promptTokens is { } prompt && contextTokens is { } context
+            ? $"prompt is too long: {prompt} tokens > {context} maximum"
+            : "prompt is too long: " + message;
+
     /// <summary>Anthropic's own keep-alive, which its SDKs skip: it keeps Claude Code waiting through long prefills and hidden reasoning.</summary>
     public ReadOnlyMemory<byte> KeepAlive => Ping;
 
