@@ -10,6 +10,9 @@ public sealed partial class LlamaServerSimulator
     /// <summary>Every request to a route other than chat completions: its path and body, in order.</summary>
     public IReadOnlyCollection<(string Path, string Body)> OtherRequests => _otherRequests;
 
+    /// <summary>Raised with the path of each request to a route other than chat completions, as it arrives.</summary>
+    public event Action<string>? OtherRequestReceived;
+
     /// <summary>llama-server's routes beyond chat (llama-server.md §4): completions, embeddings, rerank, tokenize, apply-template, slots.</summary>
     private void MapOtherRoutes(WebApplication app)
     {
@@ -20,6 +23,7 @@ public sealed partial class LlamaServerSimulator
                 using var reader = new StreamReader(context.Request.Body);
                 var body = await reader.ReadToEndAsync(context.RequestAborted);
                 _otherRequests.Enqueue((path, body));
+                OtherRequestReceived?.Invoke(path);
                 if (!Options.Ready)
                 {
                     await WriteErrorAsync(context, 503, "Loading model", "unavailable_error");

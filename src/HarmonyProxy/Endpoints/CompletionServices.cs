@@ -93,6 +93,40 @@ internal sealed partial class CompletionServices(
         return (prepared, null);
     }
 
+    /// <summary>Maps another API's request to a chat request; null with the problem when it is refused.</summary>
+    internal delegate T? RequestMapping<T>(out RequestProblem? problem);
+
+    /// <summary>
+    /// Step 2 for the APIs that map to a chat request (Responses, Messages): the mapping, guarded
+    /// against text the JSON reader let through but cannot make a string of, then
+    /// <see cref="PrepareAsync"/> on its chat request.
+    /// </summary>
+    public async Task<(T? Request, PreparedRequest? Prepared, RequestProblem? Problem)> MapAndPrepareAsync<T>(
+        HttpContext context, HarmonyProxyOptions current, RequestMapping<T> map, Func<T, JsonObject> chatRequest)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(chatRequest);
+        T? request;
+        RequestProblem? problem;
+        try
+        {
+            request = map(out problem);
+        }
+        catch (Exception exception) when (RequestPreparer.IsBadText(exception))
+        {
+            return (null, null, RequestPreparer.BadText(exception));
+        }
+
+        if (request is null)
+        {
+            return (null, null, problem);
+        }
+
+        var (prepared, preparationProblem) = await PrepareAsync(context, chatRequest(request), current);
+        return preparationProblem is null ? (request, prepared, null) : (null, null, preparationProblem);
+    }
+
     private void ReportRepeatedToolCalls(HttpContext context, JsonArray messages, HarmonyProxyOptions current)
     {
         var repeated = RepeatedToolCalls.AtEnd(messages);

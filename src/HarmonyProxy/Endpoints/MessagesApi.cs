@@ -122,23 +122,8 @@ internal static class MessagesApi
             return (null, null, problem);
         }
 
-        MessagesRequest? request;
-        try
-        {
-            request = MessagesRequestMapper.Map(json, sealer.Unseal, context.Request.Headers[SessionHeader].ToString(), out problem);
-        }
-        catch (Exception exception) when (RequestPreparer.IsBadText(exception))
-        {
-            return (null, null, RequestPreparer.BadText(exception));
-        }
-
-        if (request is null)
-        {
-            return (null, null, problem);
-        }
-
-        var (prepared, preparationProblem) = await services.PrepareAsync(context, request.ChatRequest, options);
-        return preparationProblem is null ? (request, prepared, null) : (null, null, preparationProblem);
+        var session = context.Request.Headers[SessionHeader].ToString();
+        return await services.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => MessagesRequestMapper.Map(json, sealer.Unseal, session, out refused), static request => request.ChatRequest);
     }
 
     /// <summary>A warning and the metric for thinking blocks whose signature did not open (tampered, other keys, expired).</summary>

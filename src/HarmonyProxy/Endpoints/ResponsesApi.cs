@@ -129,23 +129,7 @@ internal static class ResponsesApi
             previous = JsonNode.Parse(stored.Conversation)!.AsArray();
         }
 
-        ResponsesRequest? request;
-        try
-        {
-            request = ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out problem);
-        }
-        catch (Exception exception) when (RequestPreparer.IsBadText(exception))
-        {
-            return (null, null, RequestPreparer.BadText(exception));
-        }
-
-        if (request is null)
-        {
-            return (null, null, problem);
-        }
-
-        var (prepared, preparationProblem) = await services.PrepareAsync(context, request.ChatRequest, options);
-        return preparationProblem is null ? (request, prepared, null) : (null, null, preparationProblem);
+        return await services.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out refused), static request => request.ChatRequest);
     }
 
     /// <summary>One log line and the metric for what llama-server cannot serve; a warning for reasoning blobs that did not open.</summary>

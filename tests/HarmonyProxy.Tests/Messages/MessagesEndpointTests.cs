@@ -340,6 +340,16 @@ public sealed class MessagesEndpointTests
     public async Task AStreamedRequest_HasItsPromptCountedByLlamaServer_WhileItIsProcessed()
     {
         await using var harness = await LoopbackHarness.StartAsync();
+        var tokenizing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        harness.Simulator.OtherRequestReceived += path =>
+        {
+            if (path == "/tokenize")
+            {
+                tokenizing.TrySetResult();
+            }
+        };
+        // The answer waits for the count, as a real prefill outlasts it.
+        harness.Simulator.Enqueue(new SimScript { Gate = (index, cancellation) => index == 0 ? tokenizing.Task.WaitAsync(cancellation) : Task.CompletedTask });
         using var http = Http(harness);
 
         var message = await PostAsync(http, """{"model":"gpt-oss-20b","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", stream: true);
