@@ -86,27 +86,7 @@ public sealed class ResponsesPayloadTests
 
     private static string? Unseal(string blob) => blob.StartsWith(Sealed, StringComparison.Ordinal) ? blob[Sealed.Length..] : null;
 
-    private static async Task AssertGoldenAsync(string file, string actual)
-    {
-        var path = Path.Combine(Directory, file);
-        if (Environment.GetEnvironmentVariable("UPDATE_PAYLOADS") == "1")
-        {
-            await File.WriteAllTextAsync(path, actual);
-        }
+    private static Task AssertGoldenAsync(string file, string actual) => GoldenFiles.AssertAsync(Directory, file, actual);
 
-        Assert.True(File.Exists(path), $"{path} is missing: run with UPDATE_PAYLOADS=1 and review it.");
-        Assert.Equal(await File.ReadAllTextAsync(path), actual);
-    }
-
-    private static TheoryData<string> Cases(string pattern)
-    {
-        var cases = new TheoryData<string>();
-        foreach (var file in System.IO.Directory.EnumerateFiles(Directory, pattern).Order(StringComparer.Ordinal))
-        {
-            var fileName = Path.GetFileName(file);
-            cases.Add(fileName[..fileName.IndexOf('.', StringComparison.Ordinal)]);
-        }
-
-        return cases;
-    }
+    private static TheoryData<string> Cases(string pattern) => GoldenFiles.Cases(Directory, pattern);
 }
