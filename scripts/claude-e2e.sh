@@ -11,50 +11,19 @@
 #                                     default: the Release build; run `dotnet build -c Release` first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
+. scripts/e2e-common.sh
+e2e_init "${1:-}"
 
 claude_version=2.1.328
-proxy_dll=${1:-$root/src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}
-sim_dll=$root/tools/LlamaServerSim/bin/Release/net10.0/LlamaServerSim.dll
-install_dir=${CLAUDE_INSTALL_DIR:-$root/.cache/claude-$claude_version}
-test -f "$proxy_dll" && test -f "$sim_dll" || { echo "build first: dotnet build HarmonyProxy.sln -c Release" >&2; exit 1; }
-case "$proxy_dll" in
-  *.dll) proxy_command=(dotnet "$proxy_dll") ;;
-  *) proxy_command=("$proxy_dll") ;;
-esac
-
-if ! command -v npm >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-  else
-    echo "npm is required to install @anthropic-ai/claude-code" >&2; exit 1
-  fi
-fi
-if [ ! -x "$install_dir/node_modules/.bin/claude" ]; then
-  mkdir -p "$install_dir"
-  npm install --prefix "$install_dir" --no-audit --no-fund --silent "@anthropic-ai/claude-code@$claude_version" >/dev/null
-fi
-claude=$install_dir/node_modules/.bin/claude
+claude=$(e2e_install "${CLAUDE_INSTALL_DIR:-$root/.cache/claude-$claude_version}" "@anthropic-ai/claude-code@$claude_version" claude)
 "$claude" --version
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-wait_for() { for _ in $(seq 1 150); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
 
 port=18590
 for flavour in raw stripped parsed; do
   started=$(date +%s%N)
   sim_port=$port proxy_port=$((port + 1)); port=$((port + 2))
-  dir=$work/$flavour; mkdir -p "$dir/home" "$dir/project"
-  dotnet "$sim_dll" --urls "http://127.0.0.1:$sim_port" --flavour "$flavour" --tokens-per-second 0 --context-size 131072 >"$dir/sim.log" 2>&1 &
-  pids+=($!)
-  UPSTREAM_BASE_URL=http://127.0.0.1:$sim_port/v1 ASPNETCORE_URLS=http://127.0.0.1:$proxy_port \
-    HarmonyProxy__Responses__KeysDirectory=$dir/keys "${proxy_command[@]}" >"$dir/proxy.log" 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$sim_port/health"; wait_for "http://127.0.0.1:$proxy_port/healthz"
+  dir=$work/$flavour
+  e2e_start "$flavour" "$sim_port" "$proxy_port" "$dir"
 
   set +e
   (cd "$dir/project" && HOME=$dir/home ANTHROPIC_BASE_URL=http://127.0.0.1:$proxy_port ANTHROPIC_AUTH_TOKEN=sk-local \
