@@ -106,4 +106,83 @@ internal sealed class ProxyMetrics
     public Counter ResponsesReasoningUnsealed { get; }
 
     public Counter MessagesThinkingUnreadable { get; }
+
+    /// <summary>A completion started; disposing the handle ends it.</summary>
+    public IDisposable StreamInFlight()
+    {
+        StreamsInFlight.Inc();
+        return new InFlightHandle(StreamsInFlight);
+    }
+
+    /// <summary>Harmony's keep/drop rule on one request's history.</summary>
+    public void ReasoningRule(int kept, int dropped)
+    {
+        ReasoningMemory.WithLabels("kept").Inc(kept);
+        ReasoningMemory.WithLabels("dropped").Inc(dropped);
+    }
+
+    /// <summary>The reasoning memory: <c>stored</c>, <c>restored</c> or <c>miss</c>.</summary>
+    public void ReasoningMemoryEvent(string memoryEvent, int count = 1) => ReasoningMemory.WithLabels(memoryEvent).Inc(count);
+
+    public void LoopSeen(string kind) => LoopGuard.WithLabels(kind).Inc();
+
+    public void ResponsesPartLeftOut(string kind, string type) => ResponsesLeftOut.WithLabels(kind, type).Inc();
+
+    public void ResponsesReasoningNotOpened(int count) => ResponsesReasoningUnreadable.Inc(count);
+
+    public void ResponsesReasoningNotSealed() => ResponsesReasoningUnsealed.Inc();
+
+    public void MessagesThinkingNotOpened(int count) => MessagesThinkingUnreadable.Inc(count);
+
+    /// <summary>The shared store failed (<c>timeout</c>, <c>error</c>) or was not asked (<c>paused</c>).</summary>
+    public void StoreFailed(string store, string operation, string kind) => StoreErrors.WithLabels(store, operation, kind).Inc();
+
+    public void StoreEvicted(string reason, int count = 1) => StoreEvictions.WithLabels(reason).Inc(count);
+
+    public void UpstreamReadiness(bool ready) => UpstreamReady.Set(ready ? 1 : 0);
+
+    /// <summary>What llama-server's /props said, replacing what an earlier reading said.</summary>
+    public void UpstreamDescribed(string[]? previousLabels, string[] labels, bool templateMismatch)
+    {
+        if (previousLabels is not null)
+        {
+            UpstreamInfo.RemoveLabelled(previousLabels);
+        }
+
+        UpstreamInfo.WithLabels(labels).Set(1);
+        UpstreamTemplateMismatch.Set(templateMismatch ? 1 : 0);
+    }
+
+    public void BackendSlotCap(string backend, int slots) => BackendSlots.WithLabels(backend).Set(slots);
+
+    public void BackendAdded(string backend, int slots)
+    {
+        BackendSlotCap(backend, slots);
+        BackendInFlight.WithLabels(backend).Set(0);
+    }
+
+    /// <summary>A slot taken on a backend, and how affinity chose it (<c>hit</c>, <c>miss</c>, <c>none</c>).</summary>
+    public void BackendSlotTaken(string backend, string affinity)
+    {
+        BackendInFlight.WithLabels(backend).Inc();
+        BackendRequests.WithLabels(backend).Inc();
+        Affinity.WithLabels(affinity).Inc();
+    }
+
+    public void BackendSlotGiven(string backend) => BackendInFlight.WithLabels(backend).Dec();
+
+    public void BackendEjected(string backend) => BackendEjections.WithLabels(backend).Inc();
+
+    private sealed class InFlightHandle(Gauge gauge) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                gauge.Dec();
+            }
+        }
+    }
 }

@@ -20,3 +20,17 @@ internal enum WatchdogKind
     /// <summary>Hidden reasoning kept repeating itself (<see cref="Completions.ReasoningLoopDetector"/>).</summary>
     ReasoningLoop,
 }
+
+/// <summary>The watchdogs' names in metrics and logs.</summary>
+internal static class WatchdogKinds
+{
+    public static string Name(this WatchdogKind kind) => kind switch
+    {
+        WatchdogKind.Idle => "idle",
+        WatchdogKind.NoVisibleOutput => "no_visible_output",
+        WatchdogKind.Total => "total",
+        WatchdogKind.Shutdown => "shutdown",
+        WatchdogKind.ReasoningLoop => "reasoning_loop",
+        _ => "none",
+    };
+}

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Requests;
@@ -7,17 +5,10 @@ using HarmonyProxy.Requests;
 namespace HarmonyProxy.Endpoints;
 
 /// <summary>
-/// <c>POST /v1/chat/completions</c>: the whole request path.
+/// <c>POST /v1/chat/completions</c>: read and prepare the chat request (400/413), resolve the
+/// output options (configuration, the client's profile, headers), then the forwarder
+/// (<see cref="Forwarding.CompletionForwarder"/>) with the chat wire (<see cref="ChatCompletionWire"/>).
 /// </summary>
-/// <remarks>
-/// (1) read and validate the body → 400/413; (2) resolve output options (config, headers);
-/// (3) prepare the request for llama-server (stops, history, upstream streaming);
-/// (4) take a slot (back-pressure → 429); (5) run attempts (<see cref="CompletionRun"/>):
-/// send with retries, relay every upstream event through <see cref="CompletionTranslator"/>,
-/// retry a broken attempt while nothing but the role delta reached the client; (6) end once:
-/// a finish, a watchdog's <c>length</c> finish, an error event after output, or an HTTP error
-/// before it.
-/// </remarks>
 internal static class ChatCompletionsApi
 {
     private const string Endpoint = "chat_completions";
@@ -29,37 +20,36 @@ internal static class ChatCompletionsApi
         return app;
     }
 
-    public static async Task HandleAsync(HttpContext context, CompletionServices services)
+    public static async Task HandleAsync(HttpContext context, CompletionEndpoint completions)
     {
-        var options = services.Options.CurrentValue;
-        var started = Stopwatch.GetTimestamp();
-        using var inFlight = services.Enter();
+        var options = completions.Options;
+        var started = completions.Time.GetTimestamp();
+        using var inFlight = completions.Enter();
 
-        // Step 2: the body, read with its size limit and prepared for llama-server
-        var (prepared, problem) = await ReadRequestAsync(context, services, options);
+        // The body, read with its size limit and prepared for llama-server
+        var (prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options);
         if (prepared is null)
         {
-            await services.RejectAsync(context, Endpoint, "unknown", problem!, started);
+            await completions.RejectAsync(context, Endpoint, null, problem!, started);
             return;
         }
 
-        // Step 3: the output options (configuration, the client's profile, per-request headers)
-        var profile = services.DetectClient(context, options);
+        // The output options (configuration, the client's profile, per-request headers)
+        var profile = CompletionEndpoint.DetectClient(context, options);
         if (!OutputOptionsResolver.TryResolve(options.Output, profile, context.Request.Headers, out var output, out var headerProblem))
         {
-            await services.RejectAsync(context, Endpoint, CompletionServices.Stream(prepared), new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
+            await completions.RejectAsync(context, Endpoint, prepared, new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
             return;
         }
 
-        // Steps 4-10: a slot, the attempts, the one ending, the record (CompletionServices)
-        await services.CompleteAsync(context, Endpoint, prepared, output with { Tools = prepared.Tools }, new ChatCompletionWire(output.ReasoningFields), options, started);
+        await completions.ForwardAsync(context, Endpoint, prepared, output with { Tools = prepared.Tools }, new ChatCompletionWire(output.ReasoningFields), profile, started);
     }
 
     /// <summary>
     /// Reads, parses and prepares the body in a method of its own: the raw bytes and the parsed
     /// tree then die here instead of living in the caller's state machine for the whole stream.
     /// </summary>
-    private static async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(HttpContext context, CompletionServices services, HarmonyProxyOptions options)
+    private static async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(HttpContext context, CompletionPreparer preparer, HarmonyProxyOptions options)
     {
         var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
         if (body is null)
@@ -68,6 +58,6 @@ internal static class ChatCompletionsApi
         }
 
         var json = RequestPreparer.ParseBody(body, out var problem);
-        return problem is null ? await services.PrepareAsync(context, json, options) : (null, problem);
+        return problem is null ? await preparer.PrepareAsync(context, json, options) : (null, problem);
     }
 }

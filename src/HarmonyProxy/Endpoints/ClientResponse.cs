@@ -1,5 +1,6 @@
 using System.Buffers;
 using HarmonyProxy.Completions;
+using HarmonyProxy.Forwarding;
 using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
 using Microsoft.AspNetCore.Http.Features;
@@ -19,64 +20,73 @@ namespace HarmonyProxy.Endpoints;
 /// timeouts do not fire. Events are built in <see cref="_pending"/> and written with one flush per
 /// upstream read (<see cref="CompletionRelay"/>).
 /// </remarks>
-internal sealed class ClientResponse : IAsyncDisposable
+internal sealed class ClientResponse : IClientChannel, IAsyncDisposable
 {
-
     private readonly HttpContext _context;
     private readonly ICompletionWire _wire;
-    private readonly Func<ICompletionSink, bool, CompletionTranslator> _newTranslator;
+    private readonly bool _streamUsage;
     private readonly TimeProvider _time;
     private readonly TimeSpan _keepAlive;
     private readonly SemaphoreSlim _lock = new(1, 1);
 
     /// <summary>Events for the next write; one token's chunk is about 200 bytes, and a stream holds this buffer for its whole life.</summary>
     private readonly ArrayBufferWriter<byte>? _pending;
-    private readonly ITimer? _timer;
-    private ICompletionSink _sink;
+    private ITimer? _timer;
+    private Func<ICompletionSink, bool, CompletionTranslator>? _newTranslator;
+    private ICompletionSink? _sink;
+    private CompletionTranslator? _translator;
     private long _lastWrite;
     private bool _ended;
+    private bool _started;
 
     /// <param name="stream">SSE events when true, else one JSON body.</param>
-    /// <param name="newTranslator">A translator writing to the sink, told whether it passes upstream's usage as is.</param>
-    public ClientResponse(HttpContext context, ICompletionWire wire, bool stream, bool streamUsage, Func<ICompletionSink, bool, CompletionTranslator> newTranslator, TimeProvider time, TimeSpan keepAlive)
+    /// <param name="streamUsage">The client asked for usage in the stream: upstream's is passed as is.</param>
+    public ClientResponse(HttpContext context, ICompletionWire wire, bool stream, bool streamUsage, TimeProvider time, TimeSpan keepAlive)
     {
         _context = context;
         _wire = wire;
-        _newTranslator = newTranslator;
+        _streamUsage = streamUsage;
         _time = time;
         _keepAlive = keepAlive;
         Streams = stream;
-        if (stream)
-        {
-            _pending = new ArrayBufferWriter<byte>(512);
-            _sink = wire.OpenStream(_pending);
-            Translator = newTranslator(_sink, streamUsage);
-            _lastWrite = time.GetTimestamp();
-            _timer = time.CreateTimer(static state => _ = ((ClientResponse)state!).KeepAliveAsync(), this, keepAlive, keepAlive);
-        }
-        else
-        {
-            _sink = wire.OpenBody();
-            Translator = newTranslator(_sink, true);
-        }
+        _pending = stream ? new ArrayBufferWriter<byte>(512) : null;
     }
 
     public bool Streams { get; }
 
     /// <summary>The translator writing this response; a restart of a JSON response replaces it.</summary>
-    public CompletionTranslator Translator { get; private set; }
+    public CompletionTranslator Translator => _translator ?? throw new InvalidOperationException("The response was not opened.");
+
+    public int Status => _context.Response.StatusCode;
+
+    public void Open(Func<ICompletionSink, bool, CompletionTranslator> newTranslator)
+    {
+        _newTranslator = newTranslator;
+        if (Streams)
+        {
+            _sink = _wire.OpenStream(_pending!);
+            _translator = newTranslator(_sink, _streamUsage);
+            _lastWrite = _time.GetTimestamp();
+            _timer = _time.CreateTimer(static state => _ = ((ClientResponse)state!).KeepAliveAsync(), this, _keepAlive, _keepAlive);
+        }
+        else
+        {
+            _sink = _wire.OpenBody();
+            _translator = newTranslator(_sink, true);
+        }
+    }
 
     /// <summary>True once headers (and possibly bytes) went out: an error must be an SSE event from now on.</summary>
-    public bool Sent => _context.Response.HasStarted;
+    public bool Sent => _started || _context.Response.HasStarted;
 
     /// <summary>
     /// True while another attempt would not duplicate anything the client was shown: a stream
     /// until its first delta beyond the role, a JSON body always (nothing is sent until the end).
     /// </summary>
-    public bool CanRestart => !Streams || !Translator.OutputStarted;
+    public bool CanRestart => !Streams || _translator is not { OutputStarted: true };
 
     /// <summary>True when an ending can show the client something: output was produced, or headers went out.</summary>
-    public bool HasOutput => Sent || Translator.OutputStarted;
+    public bool HasOutput => Sent || _translator is { OutputStarted: true };
 
     /// <summary>Forgets the last attempt's output for the next one (only while <see cref="CanRestart"/>).</summary>
     public void Restart()
@@ -89,7 +99,7 @@ internal sealed class ClientResponse : IAsyncDisposable
 
         (_sink as IDisposable)?.Dispose();
         _sink = _wire.OpenBody();
-        Translator = _newTranslator(_sink, true);
+        _translator = _newTranslator!(_sink, true);
     }
 
     /// <summary>When the relay is about to wait for upstream: a stream flushes what the events so far produced; a JSON body waits for the end.</summary>
@@ -105,7 +115,7 @@ internal sealed class ClientResponse : IAsyncDisposable
         await _lock.WaitAsync(_context.RequestAborted);
         try
         {
-            if (!_context.Response.HasStarted)
+            if (!Sent)
             {
                 _ended = true;
                 var overflow = failure.Param == UpstreamFailure.ConversationParam;
@@ -133,7 +143,7 @@ internal sealed class ClientResponse : IAsyncDisposable
             return;
         }
 
-        var body = ((ICompletionBody)_sink).ToJson();
+        var body = ((ICompletionBody)_sink!).ToJson();
         _context.Response.StatusCode = StatusCodes.Status200OK;
         _context.Response.ContentType = "application/json";
         await _context.Response.Body.WriteAsync(body, _context.RequestAborted);
@@ -221,11 +231,12 @@ internal sealed class ClientResponse : IAsyncDisposable
     private void StartStream()
     {
         var response = _context.Response;
-        if (response.HasStarted)
+        if (Sent)
         {
             return;
         }
 
+        _started = true;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";

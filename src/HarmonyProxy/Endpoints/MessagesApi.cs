@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
@@ -15,7 +14,7 @@ namespace HarmonyProxy.Endpoints;
 /// <summary>
 /// <c>POST /v1/messages</c>: the Anthropic Messages API (Claude Code, the Anthropic SDKs). A
 /// request is mapped to one chat request (<see cref="MessagesRequestMapper"/>) and then takes the
-/// chat completions path (<see cref="CompletionServices"/>): the same preparation, reasoning
+/// chat completions path (<see cref="Forwarding.CompletionForwarder"/>): the same preparation, reasoning
 /// memory, attempts, recoveries, watchdogs and records; only the client's shape differs
 /// (<see cref="MessagesWire"/>), errors included (<see cref="AnthropicError"/>).
 /// </summary>
@@ -39,33 +38,33 @@ internal static class MessagesApi
     /// <summary>True for the routes whose errors Anthropic's clients read (<c>/v1/messages…</c>).</summary>
     public static bool Serves(PathString path) => path.StartsWithSegments("/v1/messages") || path.StartsWithSegments("/messages");
 
-    public static async Task HandleAsync(HttpContext context, CompletionServices services, ReasoningSealer sealer, UpstreamSetupReport setup, UpstreamClient upstream)
+    public static async Task HandleAsync(HttpContext context, CompletionEndpoint completions, ReasoningSealer sealer, UpstreamSetupReport setup, UpstreamClient upstream)
     {
-        var options = services.Options.CurrentValue;
-        var started = Stopwatch.GetTimestamp();
-        using var inFlight = services.Enter();
+        var options = completions.Options;
+        var started = completions.Time.GetTimestamp();
+        using var inFlight = completions.Enter();
 
-        // Step 2: the body, mapped to a chat request and prepared for llama-server
-        var (request, prepared, problem) = await ReadRequestAsync(context, services, options, sealer);
+        // The body, mapped to a chat request and prepared for llama-server
+        var (request, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options, sealer);
         if (prepared is null)
         {
-            await services.RejectAsync(context, Endpoint, "unknown", problem!, started);
+            await completions.RejectAsync(context, Endpoint, null, problem!, started);
             return;
         }
 
-        ReportUnreadable(context, services, request!);
+        ReportUnreadable(context, completions, request!);
         if (request!.HasImages && setup.Props is { Vision: false })
         {
             // llama-server would refuse deep inside; the client learns why before anything is sent.
-            await services.RejectAsync(context, Endpoint, CompletionServices.Stream(prepared), new RequestProblem(400, "image blocks are not supported: llama-server was started without a vision projector (--mmproj), so the model reads no images; describe the image in text.", "messages", "invalid_request_error"), started);
+            await completions.RejectAsync(context, Endpoint, prepared, new RequestProblem(400, "image blocks are not supported: llama-server was started without a vision projector (--mmproj), so the model reads no images; describe the image in text.", "messages", "invalid_request_error"), started);
             return;
         }
 
-        // Step 3: the output: thinking blocks unless the options say none, tool_use blocks always
-        var profile = services.DetectClient(context, options);
+        // The output: thinking blocks unless the options say none, tool_use blocks always
+        var profile = CompletionEndpoint.DetectClient(context, options);
         if (!OutputOptionsResolver.TryResolve(options.Output, profile, context.Request.Headers, out var chosen, out var headerProblem))
         {
-            await services.RejectAsync(context, Endpoint, CompletionServices.Stream(prepared), new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
+            await completions.RejectAsync(context, Endpoint, prepared, new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
             return;
         }
 
@@ -81,8 +80,7 @@ internal static class MessagesApi
             ShowThinking: !request!.OmitThinking,
             Seal: reasoning => sealer.Seal(reasoning) ?? string.Empty);
 
-        // Steps 4-10 as for chat completions
-        await services.CompleteAsync(context, Endpoint, prepared, output, new MessagesWire(messagesContext), options, started);
+        await completions.ForwardAsync(context, Endpoint, prepared, output, new MessagesWire(messagesContext), profile, started);
     }
 
     /// <summary>
@@ -90,14 +88,14 @@ internal static class MessagesApi
     /// llama-server's own tokenizer (<see cref="LlamaServerPromptTokens"/>); where llama-server lacks
     /// those routes, the proxy's estimate, said so in <c>X-Harmony-Token-Count: estimated</c>.
     /// </summary>
-    public static async Task CountTokensAsync(HttpContext context, CompletionServices services, ReasoningSealer sealer, UpstreamClient upstream)
+    public static async Task CountTokensAsync(HttpContext context, CompletionEndpoint completions, ReasoningSealer sealer, UpstreamClient upstream)
     {
-        var options = services.Options.CurrentValue;
-        var started = Stopwatch.GetTimestamp();
-        var (_, prepared, problem) = await ReadRequestAsync(context, services, options, sealer);
+        var options = completions.Options;
+        var started = completions.Time.GetTimestamp();
+        var (_, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options, sealer);
         if (prepared is null)
         {
-            await services.RejectAsync(context, CountTokensEndpoint, "false", problem!, started);
+            await completions.RejectAsync(context, CountTokensEndpoint, null, problem!, started);
             return;
         }
 
@@ -109,12 +107,12 @@ internal static class MessagesApi
 
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(OpenAiJson.ToUtf8Bytes(new JsonObject { ["input_tokens"] = counted ?? prepared.UpstreamBody.Length / 4 }), context.RequestAborted);
-        services.CountRequest(CountTokensEndpoint, "false", CompletionOutcome.Ok, started);
+        completions.Answered(context, CountTokensEndpoint, started);
     }
 
     /// <summary>Read, parse, map and prepare, in a method of its own so the trees die here.</summary>
     private static async Task<(MessagesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
-        HttpContext context, CompletionServices services, HarmonyProxyOptions options, ReasoningSealer sealer)
+        HttpContext context, CompletionPreparer preparer, HarmonyProxyOptions options, ReasoningSealer sealer)
     {
         var (json, problem) = await RequestBody.ReadObjectAsync(context, options.Requests.MaxRequestBodyBytes);
         if (json is null)
@@ -123,15 +121,15 @@ internal static class MessagesApi
         }
 
         var session = context.Request.Headers[SessionHeader].ToString();
-        return await services.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => MessagesRequestMapper.Map(json, sealer.Unseal, session, out refused), static request => request.ChatRequest);
+        return await preparer.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => MessagesRequestMapper.Map(json, sealer.Unseal, session, out refused), static request => request.ChatRequest);
     }
 
     /// <summary>A warning and the metric for thinking blocks whose signature did not open (tampered, other keys, expired).</summary>
-    private static void ReportUnreadable(HttpContext context, CompletionServices services, MessagesRequest request)
+    private static void ReportUnreadable(HttpContext context, CompletionEndpoint services, MessagesRequest request)
     {
         if (request.UnreadableThinking > 0)
         {
-            services.Metrics.MessagesThinkingUnreadable.Inc(request.UnreadableThinking);
+            services.Metrics.MessagesThinkingNotOpened(request.UnreadableThinking);
             Log.MessagesThinkingUnreadable(services.Logger, context.TraceIdentifier, request.UnreadableThinking);
         }
     }

@@ -1,5 +1,7 @@
 using System.Net;
 using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Forwarding;
 using HarmonyProxy.Security;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
@@ -32,14 +34,14 @@ internal static class PassThroughApi
 
     public static IEndpointRouteBuilder MapPassThroughApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
-        app.MapGet("/v1/models/{**id}", (HttpContext context, UpstreamClient upstream, string id) => ForwardAsync(context, upstream, HttpMethod.Get, "models/" + Uri.EscapeDataString(id)));
-        app.MapGet("/models", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
-        app.MapGet("/props", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../props"));
-        app.MapGet("/health", (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../health"));
+        app.MapGet("/v1/models", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
+        app.MapGet("/v1/models/{**id}", (HttpContext context, PassThrough upstream, string id) => ForwardAsync(context, upstream, HttpMethod.Get, "models/" + Uri.EscapeDataString(id)));
+        app.MapGet("/models", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
+        app.MapGet("/props", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../props"));
+        app.MapGet("/health", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../health"));
         foreach (var (route, upstreamPath) in Posts)
         {
-            app.MapPost(route, (HttpContext context, UpstreamClient upstream) => ForwardAsync(context, upstream, HttpMethod.Post, upstreamPath));
+            app.MapPost(route, (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Post, upstreamPath));
         }
 
         return app;
@@ -49,8 +51,35 @@ internal static class PassThroughApi
     public static bool NeedsKey(PathString path) =>
         path.StartsWithSegments("/props") || Posts.Any(post => path.StartsWithSegments(post.Route));
 
-    private static async Task ForwardAsync(HttpContext context, UpstreamClient upstream, HttpMethod method, string path)
+    /// <summary>What a route passed through needs: llama-server, the one retry strategy, the reporter.</summary>
+    internal sealed class PassThrough(UpstreamClient upstream, ForwarderRetry retry, CompletionReporter reporter, TimeProvider time)
     {
+        public UpstreamClient Upstream => upstream;
+
+        public ForwarderRetry Retry => retry;
+
+        public CompletionReporter Reporter => reporter;
+
+        public TimeProvider Time => time;
+    }
+
+    private static async Task ForwardAsync(HttpContext context, PassThrough passThrough, HttpMethod method, string path)
+    {
+        var started = passThrough.Time.GetTimestamp();
+        var outcome = await RelayAsync(context, passThrough, method, path);
+        passThrough.Reporter.Report(context, new CompletionResult
+        {
+            RequestId = context.TraceIdentifier,
+            Endpoint = "pass_through",
+            Outcome = outcome,
+            Status = context.Response.StatusCode,
+            DurationSeconds = passThrough.Time.GetElapsedTime(started).TotalSeconds,
+        });
+    }
+
+    private static async Task<CompletionOutcome> RelayAsync(HttpContext context, PassThrough passThrough, HttpMethod method, string path)
+    {
+        var upstream = passThrough.Upstream;
         byte[]? body = null;
         if (method == HttpMethod.Post)
         {
@@ -60,24 +89,28 @@ internal static class PassThroughApi
             if (body is null)
             {
                 await ErrorResults.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, $"The request body is larger than the limit of {limit} bytes.", "invalid_request_error", "request_too_large");
-                return;
+                return CompletionOutcome.ClientError;
             }
         }
 
         HttpResponseMessage response;
         try
         {
-            response = await upstream.SendAsync(method, path, body, context.Request.ContentType, context.Request.Headers.Accept.ToString(), ClientCredentials.ForwardedAuthorization(context), context.RequestAborted);
+            var contentType = context.Request.ContentType;
+            var accept = context.Request.Headers.Accept.ToString();
+            var authorization = ClientCredentials.ForwardedAuthorization(context);
+            response = await passThrough.Retry.SendPassThroughAsync(
+                token => upstream.SendAsync(method, path, body, contentType, accept, authorization, token), context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            return;
+            return CompletionOutcome.ClientAborted;
         }
         catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or Polly.CircuitBreaker.BrokenCircuitException or Polly.Timeout.TimeoutRejectedException)
         {
             var failure = UpstreamFailure.Unreachable(".");
             await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code);
-            return;
+            return CompletionOutcome.UpstreamUnreachable;
         }
 
         using (response)
@@ -86,7 +119,7 @@ internal static class PassThroughApi
             {
                 var failure = await UpstreamFailure.FromResponseAsync(response, upstream.SendsOwnKey, context.RequestAborted);
                 await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
-                return;
+                return CompletionOutcome.UpstreamStatus;
             }
 
             context.Response.StatusCode = (int)response.StatusCode;
@@ -99,7 +132,10 @@ internal static class PassThroughApi
             {
                 // The client left, or llama-server broke mid-body: headers are out, nothing to add.
                 context.Abort();
+                return context.RequestAborted.IsCancellationRequested ? CompletionOutcome.ClientAborted : CompletionOutcome.BrokeAfterOutput;
             }
         }
+
+        return CompletionOutcome.Ok;
     }
 }

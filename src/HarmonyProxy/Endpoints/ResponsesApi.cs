@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
@@ -15,7 +14,7 @@ namespace HarmonyProxy.Endpoints;
 /// <summary>
 /// <c>POST /v1/responses</c> (Codex and every Responses API client), and <c>GET</c>/<c>DELETE</c>
 /// of stored responses. A request is mapped to one chat request (<see cref="ResponsesRequestMapper"/>)
-/// and then takes the chat completions path (<see cref="CompletionServices"/>): the same
+/// and then takes the chat completions path (<see cref="Forwarding.CompletionForwarder"/>): the same
 /// preparation, attempts, recoveries, watchdogs and records; only the client's shape differs
 /// (<see cref="ResponsesWire"/>).
 /// </summary>
@@ -35,37 +34,36 @@ internal static class ResponsesApi
         return app;
     }
 
-    public static async Task HandleAsync(HttpContext context, CompletionServices services, ResponseStore store, ReasoningSealer sealer)
+    public static async Task HandleAsync(HttpContext context, CompletionEndpoint completions, ResponseStore store, ReasoningSealer sealer)
     {
-        var options = services.Options.CurrentValue;
-        var started = Stopwatch.GetTimestamp();
-        using var inFlight = services.Enter();
+        var options = completions.Options;
+        var started = completions.Time.GetTimestamp();
+        using var inFlight = completions.Enter();
         var owner = ClientCredentials.Identity(context);
 
-        // Step 2: the body, mapped to a chat request and prepared for llama-server
-        var (request, prepared, problem) = await ReadRequestAsync(context, services, options, store, sealer, owner);
+        // The body, mapped to a chat request and prepared for llama-server
+        var (request, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options, store, sealer, owner);
         if (prepared is null)
         {
-            await services.RejectAsync(context, Endpoint, "unknown", problem!, started);
+            await completions.RejectAsync(context, Endpoint, null, problem!, started);
             return;
         }
 
-        ReportLeftOut(context, services, request!);
+        ReportLeftOut(context, completions, request!);
 
-        // Step 3: the output: reasoning items and function calls, whatever the deployment's chat options
-        services.DetectClient(context, options);
+        // The output: reasoning items and function calls, whatever the deployment's chat options
+        var profile = CompletionEndpoint.DetectClient(context, options);
         var output = OutputOptions.Default with { Tools = prepared.Tools };
         var responseContext = new ResponseContext(
             "resp_" + Guid.NewGuid().ToString("N"),
-            services.Time.GetUtcNow().ToUnixTimeSeconds(),
+            completions.Time.GetUtcNow().ToUnixTimeSeconds(),
             prepared.Model,
             request!.Echo,
             request.Tools,
             request.IncludeEncryptedReasoning ? sealer.Seal : null);
         var wire = new ResponsesWire(responseContext);
 
-        // Steps 4-10 as for chat completions
-        await services.CompleteAsync(context, Endpoint, prepared, output, wire, options, started);
+        await completions.ForwardAsync(context, Endpoint, prepared, output, wire, profile, started);
 
         if (request.Store && wire.Output is { Status: not "in_progress" } finished)
         {
@@ -109,7 +107,7 @@ internal static class ResponsesApi
 
     /// <summary>Read, parse, continue a stored conversation, map and prepare, in a method of its own so the trees die here.</summary>
     private static async Task<(ResponsesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
-        HttpContext context, CompletionServices services, HarmonyProxyOptions options, ResponseStore store, ReasoningSealer sealer, string owner)
+        HttpContext context, CompletionPreparer preparer, HarmonyProxyOptions options, ResponseStore store, ReasoningSealer sealer, string owner)
     {
         var (json, problem) = await RequestBody.ReadObjectAsync(context, options.Requests.MaxRequestBodyBytes);
         if (json is null)
@@ -129,20 +127,20 @@ internal static class ResponsesApi
             previous = JsonNode.Parse(stored.Conversation)!.AsArray();
         }
 
-        return await services.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out refused), static request => request.ChatRequest);
+        return await preparer.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out refused), static request => request.ChatRequest);
     }
 
     /// <summary>One log line and the metric for what llama-server cannot serve; a warning for reasoning blobs that did not open.</summary>
-    private static void ReportLeftOut(HttpContext context, CompletionServices services, ResponsesRequest request)
+    private static void ReportLeftOut(HttpContext context, CompletionEndpoint services, ResponsesRequest request)
     {
         foreach (var type in request.Tools.Omitted)
         {
-            services.Metrics.ResponsesLeftOut.WithLabels("tool", KnownType(type)).Inc();
+            services.Metrics.ResponsesPartLeftOut("tool", KnownType(type));
         }
 
         foreach (var type in request.OmittedItems)
         {
-            services.Metrics.ResponsesLeftOut.WithLabels("item", KnownType(type)).Inc();
+            services.Metrics.ResponsesPartLeftOut("item", KnownType(type));
         }
 
         if (request.Tools.Omitted.Count > 0 || request.OmittedItems.Count > 0)
@@ -152,7 +150,7 @@ internal static class ResponsesApi
 
         if (request.UnreadableReasoning > 0)
         {
-            services.Metrics.ResponsesReasoningUnreadable.Inc(request.UnreadableReasoning);
+            services.Metrics.ResponsesReasoningNotOpened(request.UnreadableReasoning);
             Log.ResponsesReasoningUnreadable(services.Logger, context.TraceIdentifier, request.UnreadableReasoning);
         }
     }

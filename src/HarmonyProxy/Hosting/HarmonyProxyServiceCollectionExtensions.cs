@@ -1,6 +1,7 @@
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
+using HarmonyProxy.Forwarding;
 using HarmonyProxy.Hosting;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,7 +36,12 @@ internal static class HarmonyProxyServiceCollectionExtensions
                 o.AddressFamily = System.Net.Sockets.AddressFamily.InterNetwork;
             });
         }
-        builder.Services.AddSingleton<CompletionServices>();
+        builder.Services.AddSingleton<CompletionPreparer>();
+        builder.Services.AddSingleton<CompletionForwarder>();
+        builder.Services.AddSingleton<ForwarderRetry>();
+        builder.Services.AddSingleton<CompletionReporter>();
+        builder.Services.AddSingleton<CompletionEndpoint>();
+        builder.Services.AddSingleton<PassThroughApi.PassThrough>();
 
         // Metrics on an injectable registry (the default one unless a test brings its own).
         // prometheus-net's EventCounter and Meter adapters publish names promtool rejects

@@ -6,7 +6,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>
 /// Every request leaves one summary line: request id, method, route, status and duration. A
 /// chat completion writes its own, richer line (<c>CompletionFinished</c>) and marks the request
-/// with <see cref="CompletionSummaryFeature"/>; every other request (the model list, the routes
+/// with its result (<see cref="ICompletionResultFeature"/>); every other request (the model list, the routes
 /// passed through, rejections before the handler) gets <c>RequestFinished</c> here. Probes and
 /// scrapes (<c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c>) log at Debug.
 /// </summary>
@@ -33,7 +33,7 @@ internal static class RequestSummaryLogging
             }
             finally
             {
-                if (context.Features.Get<CompletionSummaryFeature>() is null)
+                if (!CompletionReporter.WroteSummaryLine(context))
                 {
                     var level = ProbeRoutes.IsProbe(context.Request.Path) ? LogLevel.Debug : LogLevel.Information;
                     if (logger.IsEnabled(level))

@@ -78,7 +78,7 @@ internal sealed class InProcessConversationStore(
         var clientEntries = Math.Min(limits.MaxEntriesPerClient, limits.MaxEntries);
         if (Entry.Cost(key, value) > clientBytes)
         {
-            metrics.StoreEvictions.WithLabels("too_large").Inc();
+            metrics.StoreEvicted("too_large");
             lock (_gate)
             {
                 // What the key held before is not what the client last stored under it.
@@ -126,8 +126,8 @@ internal sealed class InProcessConversationStore(
             }
         }
 
-        metrics.StoreEvictions.WithLabels("client_quota").Inc(byQuota);
-        metrics.StoreEvictions.WithLabels("global_bound").Inc(byBound);
+        metrics.StoreEvicted("client_quota", byQuota);
+        metrics.StoreEvicted("global_bound", byBound);
         return ValueTask.CompletedTask;
     }
 

@@ -38,7 +38,7 @@ internal sealed class RedisConversationStore(
         var settings = options.CurrentValue;
         if (value.Length > Math.Min(settings.MaxBytes, settings.MaxBytesPerClient))
         {
-            metrics.StoreEvictions.WithLabels("too_large").Inc();
+            metrics.StoreEvicted("too_large");
             return;
         }
 
@@ -66,7 +66,7 @@ internal sealed class RedisConversationStore(
     {
         if (time.GetTimestamp() < Volatile.Read(ref _askAgainAt))
         {
-            metrics.StoreErrors.WithLabels(Kind, operation, "paused").Inc();
+            metrics.StoreFailed(Kind, operation, "paused");
             return fallback;
         }
 
@@ -93,7 +93,7 @@ internal sealed class RedisConversationStore(
     {
         var now = time.GetTimestamp();
         Volatile.Write(ref _askAgainAt, now + (long)(Pause.TotalSeconds * time.TimestampFrequency));
-        metrics.StoreErrors.WithLabels(Kind, operation, exception is OperationCanceledException or TimeoutException ? "timeout" : "error").Inc();
+        metrics.StoreFailed(Kind, operation, exception is OperationCanceledException or TimeoutException ? "timeout" : "error");
         var last = Interlocked.Read(ref _lastWarning);
         if ((last == long.MinValue || time.GetElapsedTime(last, now) >= WarningInterval) && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
         {

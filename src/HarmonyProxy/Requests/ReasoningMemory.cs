@@ -52,8 +52,8 @@ internal sealed class ReasoningMemory(IConversationStore store, IOptionsMonitor<
             }
         }
 
-        metrics.ReasoningMemory.WithLabels("restored").Inc(restored);
-        metrics.ReasoningMemory.WithLabels("miss").Inc(missed);
+        metrics.ReasoningMemoryEvent("restored", restored);
+        metrics.ReasoningMemoryEvent("miss", missed);
         return restored;
     }
 
@@ -75,7 +75,7 @@ internal sealed class ReasoningMemory(IConversationStore store, IOptionsMonitor<
             _ = store.SetAsync(owner, Key(owner, id), bytes, CancellationToken.None).AsTask();
         }
 
-        metrics.ReasoningMemory.WithLabels("stored").Inc();
+        metrics.ReasoningMemoryEvent("stored");
     }
 
     private static string Key(string owner, string toolCallId) => $"reasoning:{owner}:{toolCallId}";

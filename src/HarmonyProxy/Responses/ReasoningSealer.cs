@@ -37,7 +37,7 @@ internal sealed class ReasoningSealer(
     {
         if (!KeysReady)
         {
-            metrics.ResponsesReasoningUnsealed.Inc();
+            metrics.ResponsesReasoningNotSealed();
             return null;
         }
 

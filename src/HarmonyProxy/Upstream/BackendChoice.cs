@@ -15,6 +15,9 @@ internal sealed class BackendChoice(BackendPool pool, BackendLease lease, string
 
     public bool CanMove => pool.Backends.Count > 1;
 
+    /// <summary>A backend this request has not failed on, besides the current one, is configured.</summary>
+    public bool HasAnother => pool.Backends.Count > _failed.Count + 1;
+
     public void Succeeded() => pool.ReportSuccess(Current);
 
     public void Failed() => pool.ReportFailure(Current);

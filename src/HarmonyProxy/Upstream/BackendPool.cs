@@ -40,8 +40,7 @@ internal sealed class BackendPool
         _backends = upstream.BackendUris().Select((uri, index) => new Backend(uri, index)).ToList();
         foreach (var backend in _backends)
         {
-            _metrics.BackendSlots.WithLabels(backend.Name).Set(SlotsOf(backend));
-            _metrics.BackendInFlight.WithLabels(backend.Name).Set(0);
+            _metrics.BackendAdded(backend.Name, SlotsOf(backend));
         }
     }
 
@@ -76,7 +75,7 @@ internal sealed class BackendPool
             Volatile.Write(ref _backends, next);
             foreach (var backend in next)
             {
-                _metrics.BackendSlots.WithLabels(backend.Name).Set(SlotsOf(backend));
+                _metrics.BackendSlotCap(backend.Name, SlotsOf(backend));
             }
 
             PlaceWaiters();
@@ -139,7 +138,7 @@ internal sealed class BackendPool
             backend.EjectedUntil = _time.GetTimestamp() + (long)(ejection.TotalSeconds * _time.TimestampFrequency);
         }
 
-        _metrics.BackendEjections.WithLabels(backend.Name).Inc();
+        _metrics.BackendEjected(backend.Name);
     }
 
     /// <summary>
@@ -182,7 +181,7 @@ internal sealed class BackendPool
             PlaceWaiters();
         }
 
-        _metrics.BackendSlots.WithLabels(backend.Name).Set(SlotsOf(backend));
+        _metrics.BackendSlotCap(backend.Name, SlotsOf(backend));
     }
 
     /// <summary>The backend that serves llama-server's other routes and the readiness probe.</summary>
@@ -193,7 +192,7 @@ internal sealed class BackendPool
         lock (_gate)
         {
             backend.InFlight--;
-            _metrics.BackendInFlight.WithLabels(backend.Name).Dec();
+            _metrics.BackendSlotGiven(backend.Name);
             PlaceWaiters();
         }
     }
@@ -224,7 +223,7 @@ internal sealed class BackendPool
     private void ReleaseLocked(Backend backend)
     {
         backend.InFlight--;
-        _metrics.BackendInFlight.WithLabels(backend.Name).Dec();
+        _metrics.BackendSlotGiven(backend.Name);
     }
 
     /// <summary>Under the lock: the preferred backend if it has a free slot, else the least loaded one that has.</summary>
@@ -258,10 +257,8 @@ internal sealed class BackendPool
         }
 
         chosen.InFlight++;
-        _metrics.BackendInFlight.WithLabels(chosen.Name).Inc();
-        _metrics.BackendRequests.WithLabels(chosen.Name).Inc();
         var hit = preferred is not null && chosen == preferred;
-        _metrics.Affinity.WithLabels(affinityKey is null ? "none" : hit ? "hit" : "miss").Inc();
+        _metrics.BackendSlotTaken(chosen.Name, affinityKey is null ? "none" : hit ? "hit" : "miss");
         return new BackendLease(this, chosen, hit);
     }
 

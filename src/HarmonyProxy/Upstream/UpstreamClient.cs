@@ -16,19 +16,13 @@ internal sealed class UpstreamClient(HttpClient http, UpstreamCredentials creden
 
     /// <param name="backend">The backend's API base (<see cref="BackendPool"/>); its authority selects its own resilience pipeline, breaker included.</param>
     /// <param name="body">The prepared request as UTF-8 JSON; sent as is on every attempt.</param>
-    /// <param name="budget">The client request's retries, shared with the caller's own retry loop.</param>
-    public async Task<HttpResponseMessage> SendChatAsync(Uri backend, byte[] body, string? clientAuthorization, UpstreamRetryBudget? budget, CancellationToken cancellationToken)
+    public async Task<HttpResponseMessage> SendChatAsync(Uri backend, byte[] body, string? clientAuthorization, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(backend, "chat/completions"))
         {
             Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
-        if (budget is not null)
-        {
-            request.Options.Set(UpstreamRetryBudget.Key, budget);
-        }
-
         request.Headers.Accept.ParseAdd("text/event-stream");
         Authorize(request, clientAuthorization);
         return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

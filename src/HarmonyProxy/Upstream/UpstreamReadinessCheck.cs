@@ -57,7 +57,7 @@ internal sealed class UpstreamReadinessCheck(
             report.Observe(setup);
             var other = setup.Ready ? null : await OtherReadyBackendAsync(settings, cancellationToken);
             var ready = setup.Ready || other is not null;
-            metrics.UpstreamReady.Set(ready ? 1 : 0);
+            metrics.UpstreamReadiness(ready);
             var result = setup.Ready ? HealthCheckResult.Healthy(setup.State)
                 : other is not null ? HealthCheckResult.Healthy($"backend {other} is ready; the first backend is not: {setup.State}")
                 : HealthCheckResult.Unhealthy(setup.State);

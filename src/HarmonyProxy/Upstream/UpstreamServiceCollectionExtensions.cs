@@ -1,5 +1,4 @@
 using System.Net;
-using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -48,19 +47,15 @@ internal static class UpstreamServiceCollectionExtensions
         // the proxy logs what matters itself (Diagnostics/Log.cs).
         client.RemoveAllLoggers();
 
-        // Retries, circuit breaker and first-byte timeout around send-until-headers.
-        // One pipeline per backend (by authority), so each llama-server has its own circuit breaker.
+        // Circuit breaker and first-byte timeout around send-until-headers, never a retry (the
+        // forwarder's is the one). One pipeline per backend (by authority), so each llama-server
+        // has its own circuit breaker.
         client.AddResilienceHandler(UpstreamResilience.PipelineName, (pipeline, context) =>
-        {
-            var metrics = context.ServiceProvider.GetRequiredService<ProxyMetrics>();
             UpstreamResilience.Configure(
                 pipeline,
                 context.ServiceProvider.GetRequiredService<IOptions<UpstreamOptions>>().Value,
-                reason => metrics.UpstreamRetries.WithLabels(reason).Inc(),
-                context.ServiceProvider.GetRequiredService<UpstreamBreakerState>());
-        }).SelectPipelineByAuthority();
-        // Inner to the pipeline: once per try, so the budget knows what llama-server received.
-        client.AddHttpMessageHandler(() => new SendCountingHandler());
+                context.ServiceProvider.GetRequiredService<UpstreamBreakerState>()))
+            .SelectPipelineByAuthority();
         return client;
     }
 }

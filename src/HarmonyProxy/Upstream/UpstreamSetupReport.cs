@@ -46,14 +46,8 @@ internal sealed class UpstreamSetupReport(ProxyMetrics metrics, IOptions<Upstrea
             Current = setup;
             if (setup.Props is { } props && props != _props)
             {
-                if (_props is { } previous)
-                {
-                    metrics.UpstreamInfo.RemoveLabelled(InfoLabels(previous));
-                }
-
+                metrics.UpstreamDescribed(_props is { } previous ? InfoLabels(previous) : null, InfoLabels(props), props.TemplateIsGptOss == false);
                 _props = props;
-                metrics.UpstreamInfo.WithLabels(InfoLabels(props)).Set(1);
-                metrics.UpstreamTemplateMismatch.Set(props.TemplateIsGptOss == false ? 1 : 0);
                 if (props.TemplateIsGptOss == false)
                 {
                     Log.UpstreamTemplateMismatch(logger, _upstream, props.Model);

@@ -88,9 +88,12 @@ public sealed class ClientResponseTests
         Assert.Equal("second", message.GetProperty("content").GetString());
     }
 
-    private ClientResponse Open(bool stream) =>
-        new(_client.Context, new ChatCompletionWire(ReasoningFields.ReasoningContent), stream, streamUsage: false,
-            (sink, usage) => new CompletionTranslator(sink, OutputOptions.Default, usage), _time, KeepAlive);
+    private ClientResponse Open(bool stream)
+    {
+        var response = new ClientResponse(_client.Context, new ChatCompletionWire(ReasoningFields.ReasoningContent), stream, streamUsage: false, _time, KeepAlive);
+        response.Open((sink, usage) => new CompletionTranslator(sink, OutputOptions.Default, usage));
+        return response;
+    }
 
     /// <summary>A response that, as Kestrel's does, counts as started from its first written byte.</summary>
     private sealed class StartingResponse

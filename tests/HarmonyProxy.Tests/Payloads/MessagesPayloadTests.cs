@@ -91,7 +91,7 @@ public sealed class MessagesPayloadTests
 
     private static PreparedRequest Prepare(MessagesRequest request)
     {
-        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionServices.PreparationOptions(new HarmonyProxyOptions()), out var problem);
+        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionPreparer.PreparationOptions(new HarmonyProxyOptions()), out var problem);
         Assert.Null(problem);
         return prepared;
     }

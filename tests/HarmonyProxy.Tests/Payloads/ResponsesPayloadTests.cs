@@ -38,7 +38,7 @@ public sealed class ResponsesPayloadTests
     public async Task Request_BecomesItsGoldenUpstreamRequest(string name)
     {
         var request = await MapAsync(name);
-        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionServices.PreparationOptions(new HarmonyProxyOptions()), out var problem);
+        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionPreparer.PreparationOptions(new HarmonyProxyOptions()), out var problem);
         Assert.Null(problem);
 
         var actual = JsonNode.Parse(prepared.UpstreamBody)!.ToJsonString(Indented) + "\n";

@@ -24,15 +24,15 @@ public sealed class UpstreamResilienceTests
     {
         using var response = new HttpResponseMessage(status);
 
-        Assert.Equal(transient, UpstreamResilience.IsTransient(Outcome.FromResult(response)));
+        Assert.Equal(transient, UpstreamResilience.Classify(Outcome.FromResult(response)).Kind == UpstreamErrorKind.Transient);
     }
 
     [Fact]
     public void IsTransient_ConnectionFailuresAndFirstByteTimeouts()
     {
-        Assert.True(UpstreamResilience.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("reset"))));
-        Assert.True(UpstreamResilience.IsTransient(Outcome.FromException<HttpResponseMessage>(new TimeoutRejectedException())));
-        Assert.False(UpstreamResilience.IsTransient(Outcome.FromException<HttpResponseMessage>(new InvalidOperationException())));
+        Assert.Equal(UpstreamErrorKind.Transient, UpstreamResilience.Classify(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("reset"))).Kind);
+        Assert.Equal(UpstreamErrorKind.Transient, UpstreamResilience.Classify(Outcome.FromException<HttpResponseMessage>(new TimeoutRejectedException())).Kind);
+        Assert.Equal(UpstreamErrorKind.Deterministic, UpstreamResilience.Classify(Outcome.FromException<HttpResponseMessage>(new InvalidOperationException())).Kind);
     }
 
     [Fact]

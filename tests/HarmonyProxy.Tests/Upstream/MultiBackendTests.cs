@@ -135,7 +135,7 @@ public sealed class MultiBackendTests
         Assert.True(await proxy.MetricAsync("harmony_proxy_upstream_retries_total{reason=\"another_backend\"}") >= 1);
         Assert.True(await proxy.MetricAsync($"harmony_proxy_backend_ejections_total{{backend=\"{hungName}\"}}") >= 1);
         Assert.NotEmpty(proxy.LogEvents.Named("BackendEjectedByProbe"));
-        Assert.Contains(proxy.LogEvents.Named("UpstreamMovedToAnotherBackend"), e => e.Properties["Reason"].ToString().Contains("health probe failed", StringComparison.Ordinal));
+        Assert.Contains(proxy.LogEvents.Named("UpstreamMovedToAnotherBackend"), e => e.Properties["Reason"].ToString().Contains("health_probe_failed", StringComparison.Ordinal));
         foreach (var response in responses)
         {
             response.Dispose();

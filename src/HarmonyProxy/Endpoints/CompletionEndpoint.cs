@@ -1,0 +1,121 @@
+using HarmonyProxy.Completions;
+using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Forwarding;
+using HarmonyProxy.OpenAi;
+using HarmonyProxy.Requests;
+using HarmonyProxy.Security;
+using Microsoft.Extensions.Options;
+
+namespace HarmonyProxy.Endpoints;
+
+/// <summary>
+/// What the completion endpoints share around the forwarder: the request's start (in flight, the
+/// drain held open), its channel over the HTTP response, and its one result, reported once,
+/// whether the forwarder ran or the request was refused before it.
+/// </summary>
+internal sealed class CompletionEndpoint(
+    CompletionPreparer preparer,
+    CompletionForwarder forwarder,
+    CompletionReporter reporter,
+    DrainState drain,
+    ProxyMetrics metrics,
+    TimeProvider time,
+    IOptionsMonitor<HarmonyProxyOptions> options,
+    ILogger<CompletionEndpoint> logger)
+{
+    public CompletionPreparer Preparer => preparer;
+
+    public ProxyMetrics Metrics => metrics;
+
+    public TimeProvider Time => time;
+
+    public ILogger Logger => logger;
+
+    public HarmonyProxyOptions Options => options.CurrentValue;
+
+    /// <summary>Counts the request as in flight and holds the drain open until disposed.</summary>
+    public IDisposable Enter() => new InFlight(metrics, drain.Enter());
+
+    /// <summary>The client's profile from its headers, or null.</summary>
+    public static ClientProfile? DetectClient(HttpContext context, HarmonyProxyOptions current)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(current);
+        return ClientProfiles.Detect(current.Clients.Profiles, context.Request.Headers);
+    }
+
+    /// <summary>A request refused before llama-server was asked: answered in its API's shape, and its result reported.</summary>
+    public async Task RejectAsync(HttpContext context, string endpoint, PreparedRequest? prepared, RequestProblem problem, long started)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(problem);
+        await ErrorResults.WriteAsync(context, problem.Status, problem.Message, OpenAiError.InvalidRequest, problem.Code, problem.Param);
+        reporter.Report(context, new CompletionResult
+        {
+            RequestId = context.TraceIdentifier,
+            Endpoint = endpoint,
+            Outcome = CompletionOutcome.ClientError,
+            Status = problem.Status,
+            FailureCode = problem.Code,
+            Model = prepared?.Model,
+            Stream = prepared?.ClientStreams,
+            DurationSeconds = time.GetElapsedTime(started).TotalSeconds,
+        });
+    }
+
+    /// <summary>A request that needed no completion (a token count): its result, reported.</summary>
+    public void Answered(HttpContext context, string endpoint, long started) =>
+        reporter.Report(context, new CompletionResult
+        {
+            RequestId = context.TraceIdentifier,
+            Endpoint = endpoint,
+            Outcome = CompletionOutcome.Ok,
+            Status = context.Response.StatusCode,
+            Stream = false,
+            DurationSeconds = time.GetElapsedTime(started).TotalSeconds,
+        });
+
+    /// <summary>Forwards a prepared request to llama-server and writes its response in the API's wire format.</summary>
+    public async Task<CompletionResult> ForwardAsync(HttpContext context, string endpoint, PreparedRequest prepared, OutputOptions output, ICompletionWire wire, ClientProfile? profile, long started)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(prepared);
+        var current = options.CurrentValue;
+        var request = new ForwardRequest
+        {
+            RequestId = context.TraceIdentifier,
+            Endpoint = endpoint,
+            Prepared = prepared,
+            Output = output,
+            Client = profile?.Name ?? ClientProfiles.Unknown,
+            Owner = ClientCredentials.Identity(context),
+            ClientAuthorization = ClientCredentials.ForwardedAuthorization(context),
+            AffinityKey = !current.Upstream.Affinity ? null
+                : context.Request.Headers[ConversationAffinity.Header] is { Count: > 0 } header && header.ToString().Length > 0 ? "session:" + header
+                : prepared.AffinityKey,
+            Started = started,
+            ClientAborted = context.RequestAborted,
+            Shutdown = drain.StreamsMustEnd,
+        };
+        CompletionResult result;
+        await using (var channel = new ClientResponse(context, wire, prepared.ClientStreams, prepared.ClientWantsUsage, time, current.Upstream.KeepAlive))
+        {
+            result = await forwarder.ForwardAsync(request, channel);
+        }
+
+        reporter.Report(context, result);
+        return result;
+    }
+
+    private sealed class InFlight(ProxyMetrics metrics, IDisposable drainHold) : IDisposable
+    {
+        private readonly IDisposable _stream = metrics.StreamInFlight();
+
+        public void Dispose()
+        {
+            drainHold.Dispose();
+            _stream.Dispose();
+        }
+    }
+}
