@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Benchmarks;
 

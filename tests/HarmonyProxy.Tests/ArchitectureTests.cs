@@ -19,13 +19,40 @@ public sealed partial class ArchitectureTests
     public static TheoryData<string, string[]> NeverImports => new()
     {
         { "Harmony", ["*"] },
-        { "OpenAi", ["*", "-Harmony"] },
-        { "Diagnostics", ["*", "-Harmony", "-OpenAi"] },
-        { "Memory", ["Endpoints", "Requests", "Completions", "Responses", "Messages", "Configuration", "Hosting"] },
-        { "Upstream", ["Endpoints", "Requests", "Completions", "Responses", "Messages", "Configuration", "Hosting"] },
-        { "Security", ["Endpoints", "Requests", "Completions", "Responses", "Messages", "Hosting"] },
-        { "Completions", ["Endpoints", "Requests", "Upstream", "Memory", "Responses", "Messages", "Configuration", "Security", "Hosting"] },
+        { "Wire", ["*", "-Harmony"] },
+        { "Diagnostics", ["*", "-Harmony", "-Wire"] },
+        { "Completions", ["*", "-Harmony", "-Wire", "-Diagnostics"] },
+        { "Memory", ["Endpoints", "Preparation", "Completions", "Forwarding", "Configuration", "Hosting"] },
+        { "Upstream", ["Endpoints", "Preparation", "Completions", "Forwarding", "Memory", "Configuration", "Hosting"] },
+        { "Security", ["Endpoints", "Preparation", "Completions", "Forwarding", "Hosting"] },
+        { "Preparation", ["Endpoints", "Forwarding", "Upstream", "Security", "Hosting"] },
+        { "Forwarding", ["Endpoints", "Security", "Hosting"] },
+        { "Configuration", ["Endpoints", "Forwarding", "Hosting"] },
     };
+
+    /// <summary>The rooms of DESIGN.md's table, each a folder of <c>src/HarmonyProxy</c>, and no other.</summary>
+    private static readonly string[] Rooms =
+        ["Completions", "Configuration", "Diagnostics", "Endpoints", "Forwarding", "Harmony", "Hosting", "Memory", "Preparation", "Security", "Upstream", "Wire"];
+
+    [Fact]
+    public void TheFoldersAreTheRoomsOfTheDesign()
+    {
+        var folders = Directory.EnumerateDirectories(Source).Select(Path.GetFileName).Where(name => name is not ("bin" or "obj")).Order(StringComparer.Ordinal);
+
+        Assert.Equal(Rooms, folders);
+    }
+
+    /// <summary>Diagnostics is the only writer of metrics (DESIGN.md, "Reporting"): every other room says what happened through <c>ProxyMetrics</c>' named methods.</summary>
+    [Fact]
+    public void OnlyDiagnostics_WritesToAMetric()
+    {
+        var writers = SourceFiles()
+            .Where(file => RoomOf(file.File) is { } room && room != "Diagnostics" && MetricWrite().IsMatch(file.Text))
+            .Select(file => file.File)
+            .ToList();
+
+        Assert.True(writers.Count == 0, "metric writes outside Diagnostics: " + string.Join(", ", writers));
+    }
 
     [Theory]
     [MemberData(nameof(NeverImports))]
@@ -65,12 +92,7 @@ public sealed partial class ArchitectureTests
     /// <summary>Room → (imported room → the files that import it), from the source tree.</summary>
     private static Dictionary<string, Dictionary<string, List<string>>> Arrows()
     {
-        var files = Directory.EnumerateFiles(Source, "*.cs", SearchOption.AllDirectories)
-            .Where(file => !file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && !file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
-            .Select(file => (File: Path.GetRelativePath(Source, file), Text: File.ReadAllText(file)))
-            .Select(file => (file.File, file.Text, Room: RoomOf(file.File)))
-            .ToList();
+        var files = SourceFiles().Select(file => (file.File, file.Text, Room: RoomOf(file.File))).ToList();
         var rooms = files.Select(file => file.Room).OfType<string>().ToHashSet();
 
         // ASP.NET Core's namespaces need no using: a room's classes there are found by name.
@@ -100,6 +122,12 @@ public sealed partial class ArchitectureTests
         return arrows;
     }
 
+    private static IEnumerable<(string File, string Text)> SourceFiles() =>
+        Directory.EnumerateFiles(Source, "*.cs", SearchOption.AllDirectories)
+            .Where(file => !file.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !file.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(file => (Path.GetRelativePath(Source, file), File.ReadAllText(file)));
+
     /// <summary>The file's folder under <c>src/HarmonyProxy</c>, or null for the root's own files.</summary>
     private static string? RoomOf(string relativePath) =>
         Path.GetDirectoryName(relativePath) is { Length: > 0 } folder ? folder.Split(Path.DirectorySeparatorChar)[0] : null;
@@ -122,6 +150,10 @@ public sealed partial class ArchitectureTests
 
     [GeneratedRegex(@"^using HarmonyProxy\.(\w+)", RegexOptions.Multiline)]
     private static partial Regex Using();
+
+    /// <summary>A Prometheus collector touched: <c>.WithLabels(…)</c>, or <c>Inc</c>/<c>Dec</c>/<c>Set</c>/<c>Observe</c> on a metrics property.</summary>
+    [GeneratedRegex(@"\.WithLabels\(|[Mm]etrics\.[A-Z]\w*\.(?:Inc|Dec|Set|Observe|RemoveLabelled)\(")]
+    private static partial Regex MetricWrite();
 
     [GeneratedRegex(@"^namespace Microsoft\.", RegexOptions.Multiline)]
     private static partial Regex AspNetCoreNamespace();

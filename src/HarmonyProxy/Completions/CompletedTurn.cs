@@ -1,5 +1,5 @@
 using HarmonyProxy.Harmony;
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Completions;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using HarmonyProxy.Harmony;
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Completions;
 

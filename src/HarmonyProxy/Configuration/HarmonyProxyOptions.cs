@@ -1,5 +1,4 @@
 using HarmonyProxy.Memory;
-using HarmonyProxy.Responses;
 using HarmonyProxy.Upstream;
 
 namespace HarmonyProxy.Configuration;

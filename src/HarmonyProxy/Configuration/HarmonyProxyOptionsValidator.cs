@@ -1,6 +1,6 @@
 using HarmonyProxy.Completions;
+using HarmonyProxy.Preparation;
 using Microsoft.Extensions.Options;
-using HarmonyProxy.Requests;
 
 namespace HarmonyProxy.Configuration;
 

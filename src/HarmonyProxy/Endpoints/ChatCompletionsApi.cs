@@ -1,6 +1,6 @@
 using HarmonyProxy.Configuration;
-using HarmonyProxy.OpenAi;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Endpoints;
 

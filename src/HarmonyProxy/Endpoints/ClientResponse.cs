@@ -1,8 +1,8 @@
 using System.Buffers;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Forwarding;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Wire;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace HarmonyProxy.Endpoints;

@@ -2,9 +2,9 @@ using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Forwarding;
-using HarmonyProxy.OpenAi;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
 using HarmonyProxy.Security;
+using HarmonyProxy.Wire;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Endpoints;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
 using HarmonyProxy.Security;
 
 namespace HarmonyProxy.Endpoints;

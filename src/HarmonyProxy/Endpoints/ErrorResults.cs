@@ -1,5 +1,5 @@
-using HarmonyProxy.OpenAi;
-using HarmonyProxy.OpenAi.Anthropic;
+using HarmonyProxy.Wire;
+using HarmonyProxy.Wire.Anthropic;
 
 namespace HarmonyProxy.Endpoints;
 

@@ -2,12 +2,12 @@ using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.Messages;
-using HarmonyProxy.OpenAi;
-using HarmonyProxy.OpenAi.Anthropic;
-using HarmonyProxy.Requests;
-using HarmonyProxy.Responses;
+using HarmonyProxy.Memory;
+using HarmonyProxy.Preparation;
+using HarmonyProxy.Preparation.Messages;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Wire;
+using HarmonyProxy.Wire.Anthropic;
 
 namespace HarmonyProxy.Endpoints;
 

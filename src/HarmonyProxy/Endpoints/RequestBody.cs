@@ -1,5 +1,5 @@
 using System.Buffers;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace HarmonyProxy.Endpoints;

@@ -3,11 +3,12 @@ using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.OpenAi;
-using HarmonyProxy.OpenAi.Responses;
-using HarmonyProxy.Requests;
-using HarmonyProxy.Responses;
+using HarmonyProxy.Memory;
+using HarmonyProxy.Preparation;
+using HarmonyProxy.Preparation.Responses;
 using HarmonyProxy.Security;
+using HarmonyProxy.Wire;
+using HarmonyProxy.Wire.Responses;
 
 namespace HarmonyProxy.Endpoints;
 

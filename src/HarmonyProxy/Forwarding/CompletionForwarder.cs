@@ -1,6 +1,6 @@
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,5 @@
 using HarmonyProxy.Completions;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
 
 namespace HarmonyProxy.Forwarding;
 

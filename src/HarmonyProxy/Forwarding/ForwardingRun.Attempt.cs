@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.OpenAi;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
 using HarmonyProxy.Upstream;
 using Polly;
 using Polly.CircuitBreaker;

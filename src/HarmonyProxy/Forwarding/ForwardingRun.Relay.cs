@@ -1,7 +1,7 @@
 using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Wire;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 

@@ -1,6 +1,6 @@
 using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Forwarding;
 

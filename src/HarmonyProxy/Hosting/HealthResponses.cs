@@ -1,5 +1,5 @@
 using System.Text.Json;
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Microsoft.AspNetCore.Builder;

@@ -1,6 +1,5 @@
 using HarmonyProxy.Memory;
-using HarmonyProxy.Requests;
-using HarmonyProxy.Responses;
+using HarmonyProxy.Preparation;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.Options;

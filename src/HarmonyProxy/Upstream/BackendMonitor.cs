@@ -1,4 +1,4 @@
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Upstream;

@@ -1,4 +1,4 @@
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Upstream;
 

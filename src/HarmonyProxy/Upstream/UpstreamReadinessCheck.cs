@@ -1,6 +1,6 @@
 using System.Net;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;

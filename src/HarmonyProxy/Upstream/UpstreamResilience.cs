@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Http.Resilience;
 using HarmonyProxy.Diagnostics;
+using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Timeout;

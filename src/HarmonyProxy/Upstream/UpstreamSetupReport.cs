@@ -1,5 +1,5 @@
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.OpenAi;
+using HarmonyProxy.Wire;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Upstream;

@@ -2,8 +2,8 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Tests.Infrastructure;
+using HarmonyProxy.Wire;
 using LlamaServerSim;
 
 namespace HarmonyProxy.Tests.Completions;

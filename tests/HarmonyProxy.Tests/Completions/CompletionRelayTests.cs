@@ -4,8 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Tests.Infrastructure;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Tests.Completions;
 

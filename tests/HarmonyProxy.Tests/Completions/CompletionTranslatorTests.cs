@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Tests.Harmony;
 using HarmonyProxy.Tests.Infrastructure;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Tests.Completions;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
 using HarmonyProxy.Tests.Infrastructure;
 
 namespace HarmonyProxy.Tests.Completions;

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
 using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Tests.Completions;
 

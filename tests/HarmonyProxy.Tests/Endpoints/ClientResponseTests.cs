@@ -1,8 +1,8 @@
 using System.Text;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Endpoints;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Wire;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Time.Testing;

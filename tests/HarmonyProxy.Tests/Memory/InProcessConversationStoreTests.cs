@@ -1,6 +1,5 @@
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Memory;
-using HarmonyProxy.Responses;
 using HarmonyProxy.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 

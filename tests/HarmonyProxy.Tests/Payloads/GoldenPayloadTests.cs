@@ -4,9 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using HarmonyProxy.Completions;
-using HarmonyProxy.OpenAi;
 using HarmonyProxy.Tests.Completions;
 using HarmonyProxy.Tests.Infrastructure;
+using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Tests.Payloads;
 

@@ -6,11 +6,11 @@ using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Configuration;
 using HarmonyProxy.Endpoints;
-using HarmonyProxy.Messages;
-using HarmonyProxy.OpenAi.Anthropic;
-using HarmonyProxy.Requests;
+using HarmonyProxy.Preparation;
+using HarmonyProxy.Preparation.Messages;
 using HarmonyProxy.Tests.Completions;
 using HarmonyProxy.Tests.Infrastructure;
+using HarmonyProxy.Wire.Anthropic;
 
 namespace HarmonyProxy.Tests.Payloads;
 

@@ -4,13 +4,13 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Endpoints;
 using HarmonyProxy.Configuration;
-using HarmonyProxy.OpenAi.Responses;
-using HarmonyProxy.Requests;
-using HarmonyProxy.Responses;
+using HarmonyProxy.Endpoints;
+using HarmonyProxy.Preparation;
+using HarmonyProxy.Preparation.Responses;
 using HarmonyProxy.Tests.Completions;
 using HarmonyProxy.Tests.Infrastructure;
+using HarmonyProxy.Wire.Responses;
 
 namespace HarmonyProxy.Tests.Payloads;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using HarmonyProxy.Tests.Infrastructure;
-using LlamaServerSim;
 using HarmonyProxy.Upstream;
+using LlamaServerSim;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
