@@ -42,6 +42,31 @@ public sealed partial class ArchitectureTests
         Assert.Equal(Rooms, folders);
     }
 
+    /// <summary>Start-up decisions read the bound options (<c>Configuration/StartupSettings</c>); raw configuration only for logging, the listening address and OpenTelemetry's own variables.</summary>
+    [Fact]
+    public void OnlyConfiguration_ReadsRawConfiguration()
+    {
+        string[] allowed = ["Hosting/LoggingSetup.cs", "Hosting/ConfigurationSetup.cs", "Hosting/TelemetrySetup.cs"];
+        var readers = SourceFiles()
+            .Where(file => RoomOf(file.File) is { } room && room != "Configuration" && !allowed.Contains(file.File.Replace('\\', '/')) && RawConfiguration().IsMatch(file.Text))
+            .Select(file => file.File)
+            .ToList();
+
+        Assert.True(readers.Count == 0, "raw configuration read in: " + string.Join(", ", readers));
+    }
+
+    /// <summary>Time is the injected <see cref="TimeProvider"/>'s, so tests can drive it.</summary>
+    [Fact]
+    public void NoRoomReadsTheClockDirectly()
+    {
+        var readers = SourceFiles()
+            .Where(file => WallClock().IsMatch(file.Text))
+            .Select(file => file.File)
+            .ToList();
+
+        Assert.True(readers.Count == 0, "the clock read directly in: " + string.Join(", ", readers));
+    }
+
     /// <summary>Diagnostics is the only writer of metrics (DESIGN.md, "Reporting"): every other room says what happened through <c>ProxyMetrics</c>' named methods.</summary>
     [Fact]
     public void OnlyDiagnostics_WritesToAMetric()
@@ -154,6 +179,12 @@ public sealed partial class ArchitectureTests
     /// <summary>A Prometheus collector touched: <c>.WithLabels(…)</c>, or <c>Inc</c>/<c>Dec</c>/<c>Set</c>/<c>Observe</c> on a metrics property.</summary>
     [GeneratedRegex(@"\.WithLabels\(|[Mm]etrics\.[A-Z]\w*\.(?:Inc|Dec|Set|Observe|RemoveLabelled)\(")]
     private static partial Regex MetricWrite();
+
+    [GeneratedRegex(@"[Cc]onfiguration(?:\.GetSection\(|\.GetValue<|\[)")]
+    private static partial Regex RawConfiguration();
+
+    [GeneratedRegex(@"DateTime(?:Offset)?\.(?:UtcNow|Now)\b|Stopwatch\.GetTimestamp\(")]
+    private static partial Regex WallClock();
 
     [GeneratedRegex(@"^namespace Microsoft\.", RegexOptions.Multiline)]
     private static partial Regex AspNetCoreNamespace();

@@ -117,7 +117,7 @@ internal static class PassThroughApi
         {
             if ((int)response.StatusCode >= 500 || (upstream.SendsOwnKey && response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden))
             {
-                var failure = await UpstreamFailure.FromResponseAsync(response, upstream.SendsOwnKey, context.RequestAborted);
+                var failure = await UpstreamFailure.FromResponseAsync(response, upstream.SendsOwnKey, passThrough.Time.GetUtcNow(), context.RequestAborted);
                 await ErrorResults.WriteAsync(context, failure.Status, failure.Message, failure.Type, failure.Code, failure.Param, failure.RetryAfter);
                 return CompletionOutcome.UpstreamStatus;
             }

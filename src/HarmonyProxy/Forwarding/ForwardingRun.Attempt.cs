@@ -174,7 +174,7 @@ internal sealed partial class ForwardingRun
             if (!response.IsSuccessStatusCode)
             {
                 _ending = new CompletionEnding(null, (int)response.StatusCode, WatchdogKind.None, ClientGone: false, AfterHeaders: false, OutputStarted: false);
-                return new AttemptOutcome(AttemptEnd.Broken, await UpstreamFailure.FromResponseAsync(response, forwarder.Upstream.SendsOwnKey, Watchdog.Token))
+                return new AttemptOutcome(AttemptEnd.Broken, await UpstreamFailure.FromResponseAsync(response, forwarder.Upstream.SendsOwnKey, forwarder.Time.GetUtcNow(), Watchdog.Token))
                 {
                     RetryAfter = response.Headers.RetryAfter?.Delta,
                     Reason = RetryReasons.Status((int)response.StatusCode),

@@ -156,6 +156,7 @@ internal sealed partial class ForwardingRun(CompletionForwarder forwarder, Forwa
         {
             // About four bytes of JSON per token: rough, and only used when llama-server reports no usage.
             EstimatedPromptTokens = request.Prepared.UpstreamBody.Length / 4,
+            Created = forwarder.Time.GetUtcNow().ToUnixTimeSeconds(),
             ReasoningCapture = options.ReasoningMemory.Enabled ? new System.Text.StringBuilder() : null,
             LoopDetector = options.LoopGuard.ReasoningRepeatChars > 0
                 ? new ReasoningLoopDetector(options.LoopGuard.ReasoningRepeatChars, options.LoopGuard.ReasoningRepeatCount, ReasoningLoopWindow)

@@ -42,8 +42,8 @@ internal static class CorsSetup
     }
 
     private static string[] AllowedOrigins(ConfigurationManager configuration) =>
-        configuration.GetSection(HarmonyProxyOptions.SectionName).GetSection("Cors:AllowedOrigins").Get<string[]>()?
+        StartupSettings.Proxy(configuration).Cors.AllowedOrigins
             .Where(origin => !string.IsNullOrWhiteSpace(origin))
             .Select(origin => origin.Trim().TrimEnd('/'))
-            .ToArray() ?? [];
+            .ToArray();
 }

@@ -28,7 +28,7 @@ internal static class GracefulDrain
         builder.Services.AddHealthChecks().AddCheck<DrainReadinessCheck>("drain", tags: [HarmonyProxyEndpointExtensions.ReadyTag]);
 
         // The host must wait for the drain and the endings, with a margin for the rest of shutdown.
-        var drain = builder.Configuration.GetValue<double?>($"{HarmonyProxyOptions.SectionName}:Shutdown:DrainSeconds") ?? new ShutdownSettings().DrainSeconds;
+        var drain = StartupSettings.Proxy(builder.Configuration).Shutdown.DrainSeconds;
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, drain)) + EndingGrace + TimeSpan.FromSeconds(2));
         return builder;
     }

@@ -26,7 +26,7 @@ internal static class HarmonyProxyServiceCollectionExtensions
         builder.Services.AddSingleton<BackendPool>();
         builder.Services.AddHostedService<BackendMonitor>();
         builder.Services.AddHostedService<BackendDiscovery>();
-        var upstream = builder.Configuration.GetSection(UpstreamOptions.SectionName).Get<UpstreamOptions>() ?? new UpstreamOptions();
+        var upstream = StartupSettings.Upstream(builder.Configuration);
         if (!string.IsNullOrEmpty(upstream.BackendsDns))
         {
             // Only YARP's DNS destination resolver is used, not its proxy.

@@ -1,3 +1,4 @@
+using HarmonyProxy.Configuration;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Preparation;
 using Microsoft.AspNetCore.DataProtection;
@@ -19,8 +20,8 @@ internal static class MemorySetup
     public static WebApplicationBuilder AddHarmonyProxyMemory(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var redis = builder.Configuration.GetSection(ReasoningMemoryOptions.SectionName)[nameof(ReasoningMemoryOptions.Redis)];
-        var keysDirectory = builder.Configuration.GetSection(ResponsesOptions.SectionName)[nameof(ResponsesOptions.KeysDirectory)];
+        var redis = StartupSettings.ReasoningMemory(builder.Configuration).Redis;
+        var keysDirectory = StartupSettings.Responses(builder.Configuration).KeysDirectory;
         var dataProtection = builder.Services.AddDataProtection().SetApplicationName("HarmonyProxy");
 
         if (string.IsNullOrWhiteSpace(redis))

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using HarmonyProxy.Diagnostics;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -18,9 +17,10 @@ internal static class RequestSummaryLogging
     {
         ArgumentNullException.ThrowIfNull(app);
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("HarmonyProxy.Requests");
+        var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
         return app.Use(async (context, next) =>
         {
-            var started = Stopwatch.GetTimestamp();
+            var started = time.GetTimestamp();
             var failed = false;
             try
             {
@@ -39,7 +39,7 @@ internal static class RequestSummaryLogging
                     if (logger.IsEnabled(level))
                     {
                         Log.RequestFinished(logger, level, context.TraceIdentifier, context.Request.Method, Route(context),
-                            failed ? StatusCodes.Status500InternalServerError : context.Response.StatusCode, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));
+                            failed ? StatusCodes.Status500InternalServerError : context.Response.StatusCode, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
                     }
                 }
             }

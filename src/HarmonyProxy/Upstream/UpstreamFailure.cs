@@ -46,7 +46,8 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
     /// own upstream key is a 502 (the operator's key was refused; the client's was fine).
     /// </summary>
     /// <param name="ownKeySent">Whether the request carried the proxy's upstream key (<see cref="UpstreamClient.SendsOwnKey"/>).</param>
-    public static async Task<UpstreamFailure> FromResponseAsync(HttpResponseMessage response, bool ownKeySent, CancellationToken cancellationToken)
+    /// <param name="now">The proxy's clock, for a <c>Retry-After</c> given as a date.</param>
+    public static async Task<UpstreamFailure> FromResponseAsync(HttpResponseMessage response, bool ownKeySent, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
         var upstreamStatus = (int)response.StatusCode;
@@ -54,7 +55,7 @@ internal sealed record UpstreamFailure(int Status, string Message, string Type, 
         var detail = error.Message ?? "(no body)";
         var kind = LlamaServerErrors.Classify(upstreamStatus, error.Message);
         var retryAfter = response.Headers.RetryAfter?.Delta
-            ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+            ?? (response.Headers.RetryAfter?.Date is { } date ? date - now : null);
 
         UpstreamFailure failure = upstreamStatus switch
         {

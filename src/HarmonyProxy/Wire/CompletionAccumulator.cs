@@ -56,7 +56,8 @@ internal sealed class CompletionAccumulator(ReasoningFields reasoningFields = Re
     /// <summary>The <c>chat.completion</c> body.</summary>
     public byte[] ToJson()
     {
-        var envelope = _envelope ?? new CompletionEnvelope("chatcmpl-proxy", string.Empty, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), null);
+        // The translator begins every body; an envelope is missing only if it was never used.
+        var envelope = _envelope ?? new CompletionEnvelope("chatcmpl-proxy", string.Empty, 0, null);
         var calls = _toolCalls
             .Select(call => (call.Id, call.Name, Arguments: call.Arguments.ToString()))
             .ToList();
