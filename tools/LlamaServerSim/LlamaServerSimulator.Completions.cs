@@ -52,7 +52,7 @@ public sealed partial class LlamaServerSimulator
                 {
                     // Builds before Sep 2025 (llama-server.md §4.3): a bare error field, then [DONE].
                     pending.Append("error: ").Append(Error(script.ErrorMessage, ErrorType(script.ErrorCode), script.ErrorCode)["error"]!.ToJsonString(Compact)).Append("\n\n");
-                    pending.Append("data: [DONE]\n\n");
+                    pending.Append(LlamaServerSse.Done);
                 }
                 else
                 {
@@ -102,7 +102,7 @@ public sealed partial class LlamaServerSimulator
             pending.Append(Event(usage));
         }
 
-        pending.Append("data: [DONE]\n\n");
+        pending.Append(LlamaServerSse.Done);
         await WriteAsync(context, pending, cancellation);
     }
 
@@ -218,7 +218,7 @@ public sealed partial class LlamaServerSimulator
         return chunk;
     }
 
-    private static string Event(JsonObject payload) => "data: " + payload.ToJsonString(Compact) + "\n\n";
+    private static string Event(JsonObject payload) => LlamaServerSse.Event(payload.ToJsonString(Compact));
 
     private static async Task WriteAsync(HttpContext context, StringBuilder pending, CancellationToken cancellation)
     {

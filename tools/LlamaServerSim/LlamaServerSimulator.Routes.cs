@@ -86,11 +86,11 @@ public sealed partial class LlamaServerSimulator
                 ["model"] = Options.Model,
                 ["object"] = "text_completion",
             };
-            await context.Response.WriteAsync("data: " + chunk.ToJsonString(Compact) + "\n\n", context.RequestAborted);
+            await context.Response.WriteAsync(LlamaServerSse.Event(chunk.ToJsonString(Compact)), context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
         }
 
-        await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        await context.Response.WriteAsync(LlamaServerSse.Done, context.RequestAborted);
     }
 
     private static Task Json(HttpContext context, JsonObject body)

@@ -40,14 +40,20 @@ internal sealed partial class ForwardingRun
         }
 
         _ending = new CompletionEnding(null, null, WatchdogKind.None, ClientGone: false, AfterHeaders: true, translator.OutputStarted);
-        var failure = end switch
+        return new AttemptOutcome(AttemptEnd.Broken, FailureOf(end, translator, response.Content.Headers.ContentType?.MediaType))
         {
-            RelayEnd.UpstreamError => UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code),
-            RelayEnd.NotACompletion => UpstreamFailure.NotACompletion(response.Content.Headers.ContentType?.MediaType),
-            _ => UpstreamFailure.StreamEnded(),
+            OutputStarted = translator.OutputStarted,
+            Reason = RetryReasons.BrokenBeforeOutput,
         };
-        return new AttemptOutcome(AttemptEnd.Broken, failure) { OutputStarted = translator.OutputStarted, Reason = RetryReasons.BrokenBeforeOutput };
     }
+
+    /// <summary>What a relay that ended without completing means: the error llama-server sent, a body that was no completion, or an early end.</summary>
+    public static UpstreamFailure FailureOf(RelayEnd end, CompletionTranslator translator, string? mediaType) => end switch
+    {
+        RelayEnd.UpstreamError => UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code),
+        RelayEnd.NotACompletion => UpstreamFailure.NotACompletion(mediaType),
+        _ => UpstreamFailure.StreamEnded(),
+    };
 
     /// <summary>Before the relay waits for upstream: the time to the first token, then the client's flush.</summary>
     private ValueTask FlushAsync(CancellationToken cancellation)

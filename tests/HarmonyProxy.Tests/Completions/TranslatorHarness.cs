@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using HarmonyProxy.Completions;
+using HarmonyProxy.Forwarding;
 using HarmonyProxy.Upstream;
 using HarmonyProxy.Wire;
 
@@ -24,26 +25,17 @@ internal static class TranslatorHarness
     /// </summary>
     public static void Relay(IEnumerable<string> events, CompletionTranslator translator)
     {
-        var body = new StringBuilder();
-        foreach (var data in events)
-        {
-            foreach (var line in data.Split('\n'))
-            {
-                body.Append("data: ").Append(line).Append('\n');
-            }
-
-            body.Append('\n');
-        }
-
         // A memory stream completes every read at once: the relay runs synchronously here.
-        RelayAsync(Encoding.UTF8.GetBytes(body.ToString()), translator, bodyEndsEarly: null).GetAwaiter().GetResult();
+        RelayAsync(Encoding.UTF8.GetBytes(LlamaServerSim.LlamaServerSse.Body(events)), translator, bodyEndsEarly: null).GetAwaiter().GetResult();
     }
 
     /// <summary>
-    /// The relay over a recorded upstream body, ended as <c>CompletionRun</c> ends it: one error
-    /// event after an upstream error; when the body ends before upstream finished,
-    /// <paramref name="bodyEndsEarly"/> says how (a watchdog's <c>length</c> finish, the
-    /// "closed before finishing" error, or null: left open, as a test of a partial stream wants).
+    /// The relay over a recorded upstream body, for translator tests that hold the translator
+    /// themselves; the failure is the forwarder's own reading (<see cref="ForwardingRun.FailureOf"/>),
+    /// written as the forwarder writes it once output was sent (one error event). When the body ends
+    /// before upstream finished, <paramref name="bodyEndsEarly"/> says how (a watchdog's
+    /// <c>length</c> finish, the "closed before finishing" error, or null: left open, as a test of
+    /// a partial stream wants). The whole ending, from the first byte, is in <see cref="Infrastructure.ForwarderHarness"/>.
     /// </summary>
     public static async Task RelayAsync(byte[] body, CompletionTranslator translator, EarlyEnd? bodyEndsEarly)
     {
@@ -51,8 +43,7 @@ internal static class TranslatorHarness
         var end = await CompletionRelay.RunAsync(upstream, eventStream: true, translator, watchdog: null, static () => ValueTask.CompletedTask, CancellationToken.None);
         var failure = (end, bodyEndsEarly) switch
         {
-            (RelayEnd.UpstreamError, _) => UpstreamFailure.MidStream(translator.UpstreamError!.Message, translator.UpstreamError.Type, translator.UpstreamError.Code),
-            (RelayEnd.EndedEarly, EarlyEnd.StreamEnded) => UpstreamFailure.StreamEnded(),
+            (RelayEnd.UpstreamError, _) or (RelayEnd.EndedEarly, EarlyEnd.StreamEnded) => ForwardingRun.FailureOf(end, translator, "text/event-stream"),
             _ => null,
         };
         if (failure is not null)

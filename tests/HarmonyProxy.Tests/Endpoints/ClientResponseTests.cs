@@ -3,8 +3,7 @@ using HarmonyProxy.Completions;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Upstream;
 using HarmonyProxy.Wire;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
+using HarmonyProxy.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
 namespace HarmonyProxy.Tests.Endpoints;
@@ -20,7 +19,7 @@ public sealed class ClientResponseTests
     private static readonly UpstreamFailure Failure = UpstreamFailure.Unreachable(".");
 
     private readonly FakeTimeProvider _time = new();
-    private readonly StartingResponse _client = new();
+    private readonly InMemoryResponse _client = new();
 
     [Fact]
     public async Task ErrorBeforeAnythingWasSent_IsAnHttpError_AndNoKeepAliveFollowsIt()
@@ -93,76 +92,5 @@ public sealed class ClientResponseTests
         var response = new ClientResponse(_client.Context, new ChatCompletionWire(ReasoningFields.ReasoningContent), stream, streamUsage: false, _time, KeepAlive);
         response.Open((sink, usage) => new CompletionTranslator(sink, OutputOptions.Default, usage));
         return response;
-    }
-
-    /// <summary>A response that, as Kestrel's does, counts as started from its first written byte.</summary>
-    private sealed class StartingResponse
-    {
-        private readonly MemoryStream _body = new();
-        private readonly ResponseFeature _feature = new();
-
-        public StartingResponse()
-        {
-            Context = new DefaultHttpContext();
-            Context.Features.Set<IHttpResponseFeature>(_feature);
-            Context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new StartOnWrite(_body, _feature)));
-        }
-
-        public HttpContext Context { get; }
-
-        public string Body
-        {
-            get
-            {
-                Context.Response.BodyWriter.FlushAsync().AsTask().GetAwaiter().GetResult();
-                return Encoding.UTF8.GetString(_body.ToArray());
-            }
-        }
-
-        private sealed class ResponseFeature : HttpResponseFeature
-        {
-            public bool Started { get; set; }
-
-            public override bool HasStarted => Started;
-        }
-
-        private sealed class StartOnWrite(Stream inner, ResponseFeature feature) : Stream
-        {
-            public override bool CanRead => false;
-
-            public override bool CanSeek => false;
-
-            public override bool CanWrite => true;
-
-            public override long Length => inner.Length;
-
-            public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-
-            public override void Flush() => inner.Flush();
-
-            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            public override void Write(byte[] buffer, int offset, int count)
-            {
-                feature.Started = true;
-                inner.Write(buffer, offset, count);
-            }
-
-            public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-            {
-                feature.Started = true;
-                return inner.WriteAsync(buffer, cancellationToken);
-            }
-
-            public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            {
-                feature.Started = true;
-                return inner.WriteAsync(buffer, offset, count, cancellationToken);
-            }
-        }
     }
 }

@@ -72,7 +72,7 @@ internal static class LlamaChunks
     }
 
     /// <summary>A whole llama-server SSE body.</summary>
-    public static string Sse(IEnumerable<string> events) => string.Concat(events.Select(data => "data: " + data + "\n\n"));
+    public static string Sse(IEnumerable<string> events) => LlamaServerSim.LlamaServerSse.Body(events);
 
     /// <summary>A complete raw-flavour stream: role, content tokens, finish, optional usage, [DONE].</summary>
     public static string[] RawStream(string raw, string finish = "stop", bool usage = true) =>

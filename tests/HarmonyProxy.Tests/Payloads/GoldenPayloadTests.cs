@@ -72,21 +72,14 @@ public sealed partial class GoldenPayloadTests
         Assert.Equal(await File.ReadAllTextAsync(expectedPath), actual);
     }
 
-    /// <summary>The relay as the service runs it: upstream body → event reader → translator → the client's bytes.</summary>
+    /// <summary>The service as it runs: upstream body → the forwarder (relay, translator, the one ending) → the client's bytes.</summary>
     private static async Task<string> TranslateAsync(byte[] upstream, JsonNode options, bool stream)
     {
         Assert.True(OutputOptions.TryParseReasoning(options["reasoning"]!.GetValue<string>(), out var reasoning));
         Assert.True(OutputOptions.TryParseToolCalls(options["toolCalls"]!.GetValue<string>(), out var toolCalls));
-        var output = new OutputOptions(reasoning, toolCalls);
-        var buffer = new ArrayBufferWriter<byte>();
-        using var chunks = new SseChunkWriter(buffer);
-        var accumulator = new CompletionAccumulator();
-        var translator = stream
-            ? new CompletionTranslator(chunks, output, options["includeUsage"]!.GetValue<bool>())
-            : new CompletionTranslator(accumulator, output, passUsage: true);
-
-        await TranslatorHarness.RelayAsync(upstream, translator, options["end"]!.GetValue<string>() == "watchdog" ? EarlyEnd.Watchdog : EarlyEnd.StreamEnded);
-        return stream ? Encoding.UTF8.GetString(buffer.WrittenSpan) : Encoding.UTF8.GetString(accumulator.ToJson());
+        await using var harness = new ForwarderHarness();
+        var (client, _) = await harness.ForwardAsync(upstream, stream, options["includeUsage"]!.GetValue<bool>(), new OutputOptions(reasoning, toolCalls), heldOpen: options["end"]!.GetValue<string>() == "watchdog");
+        return client;
     }
 
     /// <summary>Tool-call ids are random; JSON bodies are indented so the golden files read well.</summary>
