@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using HarmonyProxy.Configuration;
+using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Security;
 using Microsoft.Extensions.Options;
@@ -41,6 +42,7 @@ internal static class SecuritySetup
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var delay) ? delay : TimeSpan.FromSeconds(1);
                 await ErrorResults.WriteAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests,
                     "Too many requests from this client; retry after the delay in Retry-After.", "rate_limit_error", "rate_limited", retryAfter: retryAfter);
+                ReportRejection(rejected.HttpContext, CompletionOutcome.Rejected, "rate_limited");
             };
         });
         return builder;
@@ -82,10 +84,22 @@ internal static class SecuritySetup
         return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
     }
 
-    private static Task RejectAsync(HttpContext context)
+    private static async Task RejectAsync(HttpContext context)
     {
-        return ErrorResults.WriteAsync(context, StatusCodes.Status401Unauthorized, "Invalid or missing API key.", "authentication_error", "invalid_api_key", wwwAuthenticate: "Bearer");
+        await ErrorResults.WriteAsync(context, StatusCodes.Status401Unauthorized, "Invalid or missing API key.", "authentication_error", "invalid_api_key", wwwAuthenticate: "Bearer");
+        ReportRejection(context, CompletionOutcome.ClientError, "invalid_api_key");
     }
+
+    /// <summary>A request refused at the edge, before any endpoint: the same ending value as every other, from the same reporter.</summary>
+    private static void ReportRejection(HttpContext context, CompletionOutcome outcome, string code) =>
+        context.RequestServices.GetRequiredService<CompletionReporter>().Report(context, new CompletionResult
+        {
+            RequestId = context.TraceIdentifier,
+            Endpoint = "edge",
+            Outcome = outcome,
+            Status = context.Response.StatusCode,
+            FailureCode = code,
+        });
 
     /// <summary>Per key when keys are in use, else per IP; probes and metrics are never limited.</summary>
     private static string? ClientPartition(HttpContext context)

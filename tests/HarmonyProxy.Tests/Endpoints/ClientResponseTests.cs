@@ -1,9 +1,9 @@
 using System.Text;
 using HarmonyProxy.Completions;
 using HarmonyProxy.Endpoints;
+using HarmonyProxy.Tests.Infrastructure;
 using HarmonyProxy.Upstream;
 using HarmonyProxy.Wire;
-using HarmonyProxy.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
 
 namespace HarmonyProxy.Tests.Endpoints;

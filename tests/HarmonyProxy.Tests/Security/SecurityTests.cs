@@ -44,6 +44,8 @@ public sealed class SecurityTests
             Assert.Equal("authentication_error", error["type"]!.GetValue<string>());
             Assert.Equal("invalid_api_key", error["code"]!.GetValue<string>());
             Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+            // Refused at the edge, it still has its one ending value, reported as every other.
+            Assert.Equal(1, await app.MetricAsync("""harmony_proxy_requests_total{endpoint="edge",stream="unknown",outcome="client_error"}"""));
         }
     }
 
