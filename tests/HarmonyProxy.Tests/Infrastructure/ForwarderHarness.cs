@@ -47,7 +47,8 @@ internal sealed class ForwarderHarness : IAsyncDisposable
     /// is <paramref name="upstream"/>; when <paramref name="heldOpen"/>, the body stays open after its
     /// bytes until the idle watchdog ends it. Returns what the client received and the result.
     /// </summary>
-    public async Task<(string Client, CompletionResult Result)> ForwardAsync(byte[] upstream, bool stream, bool includeUsage, OutputOptions output, ICompletionWire? wire = null, bool heldOpen = false)
+    /// <param name="chatRequest">The chat request (another API's, mapped), or null for a plain one.</param>
+    public async Task<(string Client, CompletionResult Result)> ForwardAsync(byte[] upstream, bool stream, bool includeUsage, OutputOptions output, ICompletionWire? wire = null, bool heldOpen = false, JsonObject? chatRequest = null)
     {
         var body = new RecordedBody(upstream, heldOpen);
         _app.Upstream.When(HttpMethod.Post, HarmonyProxyApplication.UpstreamBase + "/chat/completions").Respond(_ => new HttpResponseMessage(HttpStatusCode.OK)
@@ -55,13 +56,13 @@ internal sealed class ForwarderHarness : IAsyncDisposable
             Content = new StreamContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("text/event-stream") } },
         });
         var forwarder = _app.Services.GetRequiredService<CompletionForwarder>();
-        var request = new JsonObject
+        var request = chatRequest ?? new JsonObject
         {
             ["model"] = "gpt-oss-20b",
             ["stream"] = stream,
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }),
         };
-        if (includeUsage)
+        if (includeUsage && chatRequest is null)
         {
             request["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
@@ -70,7 +71,7 @@ internal sealed class ForwarderHarness : IAsyncDisposable
         Assert.Null(problem);
         var client = new InMemoryResponse();
         CompletionResult result;
-        await using (var channel = new ClientResponse(client.Context, wire ?? new ChatCompletionWire(output.ReasoningFields), stream, includeUsage, _time, TimeSpan.FromSeconds(15)))
+        await using (var channel = new ClientResponse(client.Context, wire ?? new ChatCompletionWire(output.ReasoningFields), prepared!.ClientStreams, prepared.ClientWantsUsage, _time, TimeSpan.FromSeconds(15)))
         {
             var forwarding = forwarder.ForwardAsync(
                 new ForwardRequest { RequestId = "golden", Endpoint = "chat_completions", Prepared = prepared!, Output = output, Owner = "golden", Started = _time.GetTimestamp() },

@@ -51,15 +51,14 @@ public sealed class MessagesPayloadTests
         var request = await MapAsync(name);
         var prepared = Prepare(request);
         var context = new MessagesContext("msg_golden", "gpt-oss-20b", () => prepared.UpstreamBody.Length / 4, !request.OmitThinking, static text => Sealed + text);
-        var buffer = new ArrayBufferWriter<byte>();
-        using var output = new MessagesOutput(context, request.Stream ? buffer : null);
-        var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = prepared.Tools }, passUsage: true);
+        await using var harness = new ForwarderHarness();
 
-        await TranslatorHarness.RelayAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), translator, EarlyEnd.StreamEnded);
-
-        var actual = request.Stream
-            ? GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(buffer.WrittenSpan), stream: true)
-            : GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(output.ToJson()), stream: false);
+        // The endpoint's path: a freshly mapped chat request (Prepare above rewrote this one for
+        // llama-server) through the forwarder into the Messages wire.
+        var (client, _) = await harness.ForwardAsync(
+            await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), request.Stream, includeUsage: false,
+            OutputOptions.Default with { Tools = prepared.Tools, Reasoning = ReasoningMode.ReasoningContent }, new MessagesWire(context), chatRequest: (await MapAsync(name)).ChatRequest);
+        var actual = GoldenPayloadTests.Normalise(client, request.Stream);
         AnthropicSdkReads(actual, request.Stream);
         await AssertGoldenAsync(name + (request.Stream ? ".messages.sse" : ".messages.json"), actual);
     }

@@ -52,15 +52,13 @@ public sealed class ResponsesPayloadTests
         var request = await MapAsync(name);
         var context = new ResponseContext("resp_golden", 1761672368, "gpt-oss-20b", request.Echo, request.Tools,
             request.IncludeEncryptedReasoning ? static text => Sealed + text : null);
-        var buffer = new ArrayBufferWriter<byte>();
-        using var output = new ResponsesOutput(context, request.Stream ? buffer : null);
-        var translator = new CompletionTranslator(output, OutputOptions.Default with { Tools = RequestedTools.From(request.ChatRequest) }, passUsage: true);
+        await using var harness = new ForwarderHarness();
 
-        await TranslatorHarness.RelayAsync(await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), translator, EarlyEnd.StreamEnded);
-
-        var actual = request.Stream
-            ? GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(buffer.WrittenSpan), stream: true)
-            : GoldenPayloadTests.Normalise(Encoding.UTF8.GetString(output.ToJson()), stream: false);
+        // The endpoint's path: the mapped chat request through the forwarder into the Responses wire.
+        var (client, _) = await harness.ForwardAsync(
+            await File.ReadAllBytesAsync(Path.Combine(Directory, name + ".upstream.sse")), request.Stream, includeUsage: false,
+            OutputOptions.Default with { Tools = RequestedTools.From(request.ChatRequest) }, new ResponsesWire(context), chatRequest: request.ChatRequest);
+        var actual = GoldenPayloadTests.Normalise(client, request.Stream);
         await AssertGoldenAsync(name + (request.Stream ? ".responses.sse" : ".responses.json"), actual);
     }
 
