@@ -66,10 +66,19 @@ public sealed class UpstreamOptionsTests
     [Fact]
     public void Host_RefusesToStart_WithTheSettingNamed_EnvironmentAliasIncluded()
     {
-        using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:MaxRetries"] = "12" });
+        // WebApplicationFactory races the entry point that fails: the host can be disposed before
+        // the factory asks it for a service, and then it reports ObjectDisposedException instead of
+        // what the host threw. A fresh factory shows the validation failure itself.
+        OptionsValidationException? failure = null;
+        for (var attempt = 0; attempt < 5 && failure is null; attempt++)
+        {
+            using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Upstream:MaxRetries"] = "12" });
+            var thrown = Record.Exception(() => app.CreateClient());
+            Assert.True(thrown is OptionsValidationException or ObjectDisposedException, thrown?.ToString() ?? "the host started");
+            failure = thrown as OptionsValidationException;
+        }
 
-        var failure = Assert.Throws<OptionsValidationException>(() => app.CreateClient());
-
+        Assert.NotNull(failure);
         Assert.Contains("HarmonyProxy:Upstream:MaxRetries (MAX_RETRIES) must be between 0 and 10; got 12.", failure.Failures);
     }
 
