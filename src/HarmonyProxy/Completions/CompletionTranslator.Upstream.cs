@@ -13,6 +13,9 @@ internal sealed partial class CompletionTranslator : ILlamaServerChunkHandler
     /// <summary>The upstream's finish reason so far (null until its finish chunk).</summary>
     public string? UpstreamFinishReason => _upstreamFinish;
 
+    /// <summary>The response's <c>created</c> (Unix seconds, from the forwarder's clock) when llama-server sends none.</summary>
+    public long Created { get; init; }
+
     /// <summary>Takes one upstream SSE event's data (a chunk, a whole completion, an error, or [DONE]).</summary>
     public UpstreamEventKind ProcessEvent(ReadOnlySpan<byte> data)
     {
@@ -47,4 +50,23 @@ internal sealed partial class CompletionTranslator : ILlamaServerChunkHandler
     void ILlamaServerChunkHandler.FinishReason(string reason) => _upstreamFinish = reason;
 
     void ILlamaServerChunkHandler.Error(UpstreamStreamError error) => UpstreamError = error;
+
+    /// <summary>The envelope (id, model, created) from upstream's first chunk, or made up when the output starts without one.</summary>
+    private void EnsureBegun()
+    {
+        if (!_begun)
+        {
+            Begin(null, null, 0, null);
+        }
+    }
+
+    private void Begin(string? id, string? model, long created, string? fingerprint)
+    {
+        _begun = true;
+        _sink.Begin(new CompletionEnvelope(
+            string.IsNullOrEmpty(id) ? NewId("chatcmpl-") : id,
+            model ?? string.Empty,
+            created > 0 ? created : Created,
+            fingerprint));
+    }
 }

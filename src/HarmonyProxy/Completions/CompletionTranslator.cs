@@ -146,9 +146,6 @@ internal sealed partial class CompletionTranslator
     /// <summary>The prompt's size in tokens, roughly (the request's bytes / 4), for a usage estimate when upstream sends none.</summary>
     public int EstimatedPromptTokens { get; set; }
 
-    /// <summary>The response's <c>created</c> (Unix seconds, from the forwarder's clock) when llama-server sends none.</summary>
-    public long Created { get; init; }
-
     /// <summary>True when the usage the client got was the proxy's estimate (upstream sent none).</summary>
     public bool UsageEstimated { get; private set; }
 
@@ -209,24 +206,6 @@ internal sealed partial class CompletionTranslator
         EnsureBegun();
         _completed = true;
         _sink.Fail(message, type, code);
-    }
-
-    private void EnsureBegun()
-    {
-        if (!_begun)
-        {
-            Begin(null, null, 0, null);
-        }
-    }
-
-    private void Begin(string? id, string? model, long created, string? fingerprint)
-    {
-        _begun = true;
-        _sink.Begin(new CompletionEnvelope(
-            string.IsNullOrEmpty(id) ? NewId("chatcmpl-") : id,
-            model ?? string.Empty,
-            created > 0 ? created : Created,
-            fingerprint));
     }
 
     // :: Text from upstream -----------------------------------------------------------------

@@ -17,6 +17,9 @@ internal sealed partial class ForwardingRun
     private bool _backendReported;
     private bool _cannotMove;
 
+    /// <summary>The last attempt's failure: what a request that cannot move ends with, and what the logs name.</summary>
+    private UpstreamFailure? _lastFailure;
+
     /// <summary>
     /// The retry strategy's <c>ShouldHandle</c> for this request: the facts of the attempt that just
     /// broke, given to <see cref="RetryDecision"/>, and the decision noted on its record.
@@ -87,8 +90,6 @@ internal sealed partial class ForwardingRun
 
         return outcome;
     }
-
-    private UpstreamFailure? _lastFailure;
 
     /// <summary>Moves, or swaps in the recovery request, as decided; the recovery's kind when this attempt is one.</summary>
     private async ValueTask<string?> ActOnDecisionAsync(RetryAction action)
