@@ -35,7 +35,7 @@ run() {
   done
   for port in 18411 18412 18413; do wait_for "http://127.0.0.1:$port/health"; done
   UPSTREAM_BACKENDS=$backends ASPNETCORE_URLS=http://127.0.0.1:18410 HarmonyProxy__Upstream__Affinity=$affinity \
-    HarmonyProxy__Upstream__BackendProbeSeconds=1 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 HarmonyProxy__Security__RequestsPerMinutePerClient=0 \
+    HarmonyProxy__Upstream__BackendProbeInterval=00:00:01 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 HarmonyProxy__Security__RequestsPerMinutePerClient=0 \
     LOG_LEVEL=WARNING $PROXY >"$work/proxy-$label.log" 2>&1 &
   local proxy=$!; pids+=($proxy)
   wait_for http://127.0.0.1:18410/readyz

@@ -24,7 +24,7 @@ trap cleanup EXIT INT TERM
 dotnet tools/LlamaServerSim/bin/Release/net10.0/LlamaServerSim.dll --urls "http://$SIM" --tokens-per-second 100 --fault-rate "$FAULT_RATE" >"$work/sim.log" 2>&1 &
 pids+=($!)
 UPSTREAM_BASE_URL="http://$SIM/v1" ASPNETCORE_URLS="http://$PROXY" READ_TIMEOUT=2 NO_FINAL_TIMEOUT=30 \
-  MAX_RETRIES=2 RETRY_BACKOFF_SECONDS=0.05 LOG_LEVEL=ERROR HarmonyProxy__Upstream__KeepAliveSeconds=1 \
+  MAX_RETRIES=2 RETRY_BACKOFF_SECONDS=0.05 LOG_LEVEL=ERROR HarmonyProxy__Upstream__KeepAlive=00:00:01 \
   HarmonyProxy__Upstream__MaxConcurrentRequests=64 HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
   HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \

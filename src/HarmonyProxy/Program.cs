@@ -9,7 +9,10 @@ builder.AddHarmonyProxyLogging();
 // OpenTelemetry traces and metrics over OTLP, when OTEL_EXPORTER_OTLP_ENDPOINT is set
 builder.AddHarmonyProxyTelemetry();
 
-// Services: validated options and the typed llama-server client
+// Settings: each room's options, bound from its own section, checked at start-up
+builder.AddHarmonyProxySettings();
+
+// Services: the typed llama-server client, the backends, the request engine, metrics and health
 builder.AddHarmonyProxy();
 
 // Memory: the reasoning memory and stored responses (in-process or Redis), the keys that seal reasoning

@@ -6,10 +6,11 @@ namespace HarmonyProxy;
 /// <summary>
 /// A number setting's range, for the options validation source generator: the error names the
 /// setting as an operator writes it (configuration key and environment variable) and the value it
-/// had, which <see cref="RangeAttribute"/>'s message leaves out. NaN is never in range.
+/// had, which <see cref="RangeAttribute"/>'s message leaves out. NaN is never in range; a
+/// <see cref="TimeSpan"/> is measured in seconds.
 /// </summary>
-/// <param name="setting">The key and alias, e.g. <c>HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT)</c>.</param>
-/// <param name="rule">What a valid value is, e.g. <c>a positive number of seconds</c>.</param>
+/// <param name="setting">The key and aliases, e.g. <c>HarmonyProxy:Upstream:ReadTimeout (READ_TIMEOUT, ReadTimeoutSeconds)</c>.</param>
+/// <param name="rule">What a valid value is, e.g. <c>a positive duration</c>.</param>
 [AttributeUsage(AttributeTargets.Property)]
 internal sealed class SettingRangeAttribute(string setting, string rule) : ValidationAttribute
 {
@@ -26,7 +27,7 @@ internal sealed class SettingRangeAttribute(string setting, string rule) : Valid
 
     protected override ValidationResult? IsValid(object? value, ValidationContext validationContext)
     {
-        var number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+        var number = value is TimeSpan duration ? duration.TotalSeconds : Convert.ToDouble(value, CultureInfo.InvariantCulture);
         var inRange = (MinimumExcluded ? number > Minimum : number >= Minimum) && number <= Maximum;
         return inRange
             ? ValidationResult.Success

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Wire;
 
@@ -22,12 +21,11 @@ internal static class ChatCompletionsApi
 
     public static async Task HandleAsync(HttpContext context, CompletionEndpoint completions)
     {
-        var options = completions.Options;
         var started = completions.Time.GetTimestamp();
         using var inFlight = completions.Enter();
 
         // The body, read with its size limit and prepared for llama-server
-        var (prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options);
+        var (prepared, problem) = await ReadRequestAsync(context, completions.Preparer);
         if (prepared is null)
         {
             await completions.RejectAsync(context, Endpoint, null, problem!, started);
@@ -35,8 +33,8 @@ internal static class ChatCompletionsApi
         }
 
         // The output options (configuration, the client's profile, per-request headers)
-        var profile = CompletionEndpoint.DetectClient(context, options);
-        if (!OutputOptionsResolver.TryResolve(options.Output, profile, context.Request.Headers, out var output, out var headerProblem))
+        var profile = completions.DetectClient(context);
+        if (!completions.TryResolveOutput(context, profile, out var output, out var headerProblem))
         {
             await completions.RejectAsync(context, Endpoint, prepared, new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
             return;
@@ -49,15 +47,15 @@ internal static class ChatCompletionsApi
     /// Reads, parses and prepares the body in a method of its own: the raw bytes and the parsed
     /// tree then die here instead of living in the caller's state machine for the whole stream.
     /// </summary>
-    private static async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(HttpContext context, CompletionPreparer preparer, HarmonyProxyOptions options)
+    private static async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(HttpContext context, CompletionPreparer preparer)
     {
-        var body = await RequestBody.ReadAsync(context, options.Requests.MaxRequestBodyBytes);
+        var body = await RequestBody.ReadAsync(context, preparer.MaxRequestBodyBytes);
         if (body is null)
         {
-            return (null, new RequestProblem(413, $"The request body is larger than the limit of {options.Requests.MaxRequestBodyBytes} bytes.", null, "request_too_large"));
+            return (null, new RequestProblem(413, $"The request body is larger than the limit of {preparer.MaxRequestBodyBytes} bytes.", null, "request_too_large"));
         }
 
         var json = RequestPreparer.ParseBody(body, out var problem);
-        return problem is null ? await preparer.PrepareAsync(context, json, options) : (null, problem);
+        return problem is null ? await preparer.PrepareAsync(context, json) : (null, problem);
     }
 }

@@ -1,5 +1,3 @@
-using HarmonyProxy.Configuration;
-
 namespace HarmonyProxy.Endpoints;
 
 /// <summary>Which configured client profile a request comes from (<c>Clients:Profiles</c>, first match wins).</summary>

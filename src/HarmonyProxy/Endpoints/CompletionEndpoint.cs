@@ -1,9 +1,9 @@
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Forwarding;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Security;
+using HarmonyProxy.Upstream;
 using HarmonyProxy.Wire;
 using Microsoft.Extensions.Options;
 
@@ -21,7 +21,10 @@ internal sealed class CompletionEndpoint(
     DrainState drain,
     ProxyMetrics metrics,
     TimeProvider time,
-    IOptionsMonitor<HarmonyProxyOptions> options,
+    IOptionsMonitor<UpstreamOptions> upstream,
+    IOptionsMonitor<OutputDefaults> output,
+    IOptionsMonitor<ClientOptions> clients,
+    IOptionsMonitor<SecurityOptions> security,
     ILogger<CompletionEndpoint> logger)
 {
     public CompletionPreparer Preparer => preparer;
@@ -32,17 +35,21 @@ internal sealed class CompletionEndpoint(
 
     public ILogger Logger => logger;
 
-    public HarmonyProxyOptions Options => options.CurrentValue;
-
     /// <summary>Counts the request as in flight and holds the drain open until disposed.</summary>
     public IDisposable Enter() => new InFlight(metrics, drain.Enter());
 
     /// <summary>The client's profile from its headers, or null.</summary>
-    public static ClientProfile? DetectClient(HttpContext context, HarmonyProxyOptions current)
+    public ClientProfile? DetectClient(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(current);
-        return ClientProfiles.Detect(current.Clients.Profiles, context.Request.Headers);
+        return ClientProfiles.Detect(clients.CurrentValue.Profiles, context.Request.Headers);
+    }
+
+    /// <summary>The request's output: the deployment's, the profile's, then its headers' (<see cref="OutputOptionsResolver"/>).</summary>
+    public bool TryResolveOutput(HttpContext context, ClientProfile? profile, out OutputOptions options, out string? problem)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return OutputOptionsResolver.TryResolve(output.CurrentValue, profile, context.Request.Headers, out options, out problem);
     }
 
     /// <summary>A request refused before llama-server was asked: answered in its API's shape, and its result reported.</summary>
@@ -81,7 +88,7 @@ internal sealed class CompletionEndpoint(
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(prepared);
-        var current = options.CurrentValue;
+        var current = upstream.CurrentValue;
         var request = new ForwardRequest
         {
             RequestId = context.TraceIdentifier,
@@ -91,15 +98,16 @@ internal sealed class CompletionEndpoint(
             Client = profile?.Name ?? ClientProfiles.Unknown,
             Owner = ClientCredentials.Identity(context),
             ClientAuthorization = ClientCredentials.ForwardedAuthorization(context),
-            AffinityKey = !current.Upstream.Affinity ? null
+            AffinityKey = !current.Affinity ? null
                 : context.Request.Headers[ConversationAffinity.Header] is { Count: > 0 } header && header.ToString().Length > 0 ? "session:" + header
                 : prepared.AffinityKey,
             Started = started,
             ClientAborted = context.RequestAborted,
+            ExposeErrorDetails = security.CurrentValue.ExposeUpstreamErrorDetails,
             Shutdown = drain.StreamsMustEnd,
         };
         CompletionResult result;
-        await using (var channel = new ClientResponse(context, wire, prepared.ClientStreams, prepared.ClientWantsUsage, time, current.Upstream.KeepAlive))
+        await using (var channel = new ClientResponse(context, wire, prepared.ClientStreams, prepared.ClientWantsUsage, time, current.KeepAlive))
         {
             result = await forwarder.ForwardAsync(request, channel);
         }

@@ -1,8 +1,10 @@
 using System.Text.Json.Nodes;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Completions;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Security;
+using HarmonyProxy.Upstream;
+using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Endpoints;
 
@@ -12,12 +14,20 @@ namespace HarmonyProxy.Endpoints;
 /// back restored from the memory, Harmony's keep/drop rule, stops and history repair
 /// (<see cref="RequestPreparer"/>); a history that ends in the same tool call again and again is reported.
 /// </summary>
-internal sealed class CompletionPreparer(ReasoningMemory memory, ProxyMetrics metrics, ILogger<CompletionPreparer> logger)
+internal sealed class CompletionPreparer(
+    ReasoningMemory memory,
+    IOptionsMonitor<RequestOptions> requests,
+    IOptionsMonitor<LoopGuardOptions> loopGuard,
+    IOptionsMonitor<UpstreamOptions> upstream,
+    ProxyMetrics metrics,
+    ILogger<CompletionPreparer> logger)
 {
-    public async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> PrepareAsync(HttpContext context, JsonNode? body, HarmonyProxyOptions current)
+    /// <summary>The largest request body accepted; larger ones get 413.</summary>
+    public long MaxRequestBodyBytes => requests.CurrentValue.MaxRequestBodyBytes;
+
+    public async Task<(PreparedRequest? Prepared, RequestProblem? Problem)> PrepareAsync(HttpContext context, JsonNode? body)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(current);
         try
         {
             if (body is JsonObject request && request["messages"] is JsonArray messages)
@@ -25,7 +35,7 @@ internal sealed class CompletionPreparer(ReasoningMemory memory, ProxyMetrics me
                 // Before the memory looks for missing reasoning and before the preparer's rule reads it.
                 ReasoningDialects.Normalize(messages);
                 await memory.RestoreAsync(ClientCredentials.Identity(context), messages, context.RequestAborted);
-                ReportRepeatedToolCalls(context, messages, current);
+                ReportRepeatedToolCalls(context, messages);
             }
         }
         catch (Exception exception) when (RequestPreparer.IsBadText(exception))
@@ -33,7 +43,7 @@ internal sealed class CompletionPreparer(ReasoningMemory memory, ProxyMetrics me
             return (null, RequestPreparer.BadText(exception));
         }
 
-        var prepared = RequestPreparer.Prepare(body, PreparationOptions(current), out var problem);
+        var prepared = RequestPreparer.Prepare(body, PreparationOptions(requests.CurrentValue, upstream.CurrentValue.SeveralBackends), out var problem);
         if (problem is not null)
         {
             return (null, problem);
@@ -52,7 +62,7 @@ internal sealed class CompletionPreparer(ReasoningMemory memory, ProxyMetrics me
     /// on its chat request.
     /// </summary>
     public async Task<(T? Request, PreparedRequest? Prepared, RequestProblem? Problem)> MapAndPrepareAsync<T>(
-        HttpContext context, HarmonyProxyOptions current, RequestMapping<T> map, Func<T, JsonObject> chatRequest)
+        HttpContext context, RequestMapping<T> map, Func<T, JsonObject> chatRequest)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(map);
@@ -73,23 +83,23 @@ internal sealed class CompletionPreparer(ReasoningMemory memory, ProxyMetrics me
             return (null, null, problem);
         }
 
-        var (prepared, preparationProblem) = await PrepareAsync(context, chatRequest(request), current);
+        var (prepared, preparationProblem) = await PrepareAsync(context, chatRequest(request));
         return preparationProblem is null ? (request, prepared, null) : (null, null, preparationProblem);
     }
 
-    public static RequestPreparationOptions PreparationOptions(HarmonyProxyOptions options) => new()
+    public static RequestPreparationOptions PreparationOptions(RequestOptions options, bool severalBackends) => new()
     {
-        HarmonyStopsEnabled = options.Requests.HarmonyStopsEnabled,
-        ExtraStops = options.Requests.ExtraStopSequences,
-        CleanHistory = options.Requests.CleanHistory,
-        DefaultReasoningEffort = string.IsNullOrEmpty(options.Requests.DefaultReasoningEffort) ? null : options.Requests.DefaultReasoningEffort,
-        Affinity = options.Upstream.SeveralBackends,
+        HarmonyStopsEnabled = options.HarmonyStopsEnabled,
+        ExtraStops = options.ExtraStopSequences,
+        CleanHistory = options.CleanHistory,
+        DefaultReasoningEffort = string.IsNullOrEmpty(options.DefaultReasoningEffort) ? null : options.DefaultReasoningEffort,
+        Affinity = severalBackends,
     };
 
-    private void ReportRepeatedToolCalls(HttpContext context, JsonArray messages, HarmonyProxyOptions current)
+    private void ReportRepeatedToolCalls(HttpContext context, JsonArray messages)
     {
         var repeated = RepeatedToolCalls.AtEnd(messages);
-        if (repeated >= current.LoopGuard.RepeatedToolCallThreshold)
+        if (repeated >= loopGuard.CurrentValue.RepeatedToolCallThreshold)
         {
             metrics.LoopSeen("repeated_tool_call");
             Log.RepeatedToolCall(logger, context.TraceIdentifier, repeated);

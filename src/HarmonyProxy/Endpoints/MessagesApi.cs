@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Preparation;
@@ -40,12 +39,11 @@ internal static class MessagesApi
 
     public static async Task HandleAsync(HttpContext context, CompletionEndpoint completions, ReasoningSealer sealer, UpstreamSetupReport setup, UpstreamClient upstream)
     {
-        var options = completions.Options;
         var started = completions.Time.GetTimestamp();
         using var inFlight = completions.Enter();
 
         // The body, mapped to a chat request and prepared for llama-server
-        var (request, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options, sealer);
+        var (request, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, sealer);
         if (prepared is null)
         {
             await completions.RejectAsync(context, Endpoint, null, problem!, started);
@@ -61,8 +59,8 @@ internal static class MessagesApi
         }
 
         // The output: thinking blocks unless the options say none, tool_use blocks always
-        var profile = CompletionEndpoint.DetectClient(context, options);
-        if (!OutputOptionsResolver.TryResolve(options.Output, profile, context.Request.Headers, out var chosen, out var headerProblem))
+        var profile = completions.DetectClient(context);
+        if (!completions.TryResolveOutput(context, profile, out var chosen, out var headerProblem))
         {
             await completions.RejectAsync(context, Endpoint, prepared, new RequestProblem(400, headerProblem!, null, "invalid_header"), started);
             return;
@@ -90,9 +88,8 @@ internal static class MessagesApi
     /// </summary>
     public static async Task CountTokensAsync(HttpContext context, CompletionEndpoint completions, ReasoningSealer sealer, UpstreamClient upstream)
     {
-        var options = completions.Options;
         var started = completions.Time.GetTimestamp();
-        var (_, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options, sealer);
+        var (_, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, sealer);
         if (prepared is null)
         {
             await completions.RejectAsync(context, CountTokensEndpoint, null, problem!, started);
@@ -112,16 +109,16 @@ internal static class MessagesApi
 
     /// <summary>Read, parse, map and prepare, in a method of its own so the trees die here.</summary>
     private static async Task<(MessagesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
-        HttpContext context, CompletionPreparer preparer, HarmonyProxyOptions options, ReasoningSealer sealer)
+        HttpContext context, CompletionPreparer preparer, ReasoningSealer sealer)
     {
-        var (json, problem) = await RequestBody.ReadObjectAsync(context, options.Requests.MaxRequestBodyBytes);
+        var (json, problem) = await RequestBody.ReadObjectAsync(context, preparer.MaxRequestBodyBytes);
         if (json is null)
         {
             return (null, null, problem);
         }
 
         var session = context.Request.Headers[SessionHeader].ToString();
-        return await preparer.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => MessagesRequestMapper.Map(json, sealer.Unseal, session, out refused), static request => request.ChatRequest);
+        return await preparer.MapAndPrepareAsync(context, (out RequestProblem? refused) => MessagesRequestMapper.Map(json, sealer.Unseal, session, out refused), static request => request.ChatRequest);
     }
 
     /// <summary>A warning and the metric for thinking blocks whose signature did not open (tampered, other keys, expired).</summary>

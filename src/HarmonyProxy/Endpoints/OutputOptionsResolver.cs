@@ -1,5 +1,4 @@
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 
 namespace HarmonyProxy.Endpoints;
 
@@ -9,7 +8,7 @@ namespace HarmonyProxy.Endpoints;
 /// </summary>
 internal static class OutputOptionsResolver
 {
-    public static OutputOptions FromSettings(OutputSettings settings)
+    public static OutputOptions FromSettings(OutputDefaults settings)
     {
         if (!string.IsNullOrWhiteSpace(settings.ProxyMode) && OutputOptions.TryParseLegacyMode(settings.ProxyMode, out var legacy))
         {
@@ -22,10 +21,10 @@ internal static class OutputOptionsResolver
             OutputOptions.TryParseToolCalls(settings.ToolCalls, out var toolCalls) ? toolCalls : OutputOptions.Default.ToolCalls);
     }
 
-    public static bool TryResolve(OutputSettings settings, IHeaderDictionary headers, out OutputOptions options, out string? problem) =>
+    public static bool TryResolve(OutputDefaults settings, IHeaderDictionary headers, out OutputOptions options, out string? problem) =>
         TryResolve(settings, profile: null, headers, out options, out problem);
 
-    public static bool TryResolve(OutputSettings settings, ClientProfile? profile, IHeaderDictionary headers, out OutputOptions options, out string? problem)
+    public static bool TryResolve(OutputDefaults settings, ClientProfile? profile, IHeaderDictionary headers, out OutputOptions options, out string? problem)
     {
         ArgumentNullException.ThrowIfNull(settings);
         options = FromSettings(settings);

@@ -1,5 +1,5 @@
 using System.Net;
-using HarmonyProxy.Configuration;
+using HarmonyProxy.Preparation;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Forwarding;
 using HarmonyProxy.Security;
@@ -84,7 +84,7 @@ internal static class PassThroughApi
         if (method == HttpMethod.Post)
         {
             // Buffered (bounded) so a transient failure can be retried with the same bytes.
-            var limit = context.RequestServices.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Requests.MaxRequestBodyBytes;
+            var limit = context.RequestServices.GetRequiredService<IOptions<RequestOptions>>().Value.MaxRequestBodyBytes;
             body = await RequestBody.ReadAsync(context, limit);
             if (body is null)
             {

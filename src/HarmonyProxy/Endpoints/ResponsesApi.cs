@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Preparation;
@@ -37,13 +36,12 @@ internal static class ResponsesApi
 
     public static async Task HandleAsync(HttpContext context, CompletionEndpoint completions, ResponseStore store, ReasoningSealer sealer)
     {
-        var options = completions.Options;
         var started = completions.Time.GetTimestamp();
         using var inFlight = completions.Enter();
         var owner = ClientCredentials.Identity(context);
 
         // The body, mapped to a chat request and prepared for llama-server
-        var (request, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, options, store, sealer, owner);
+        var (request, prepared, problem) = await ReadRequestAsync(context, completions.Preparer, store, sealer, owner);
         if (prepared is null)
         {
             await completions.RejectAsync(context, Endpoint, null, problem!, started);
@@ -53,7 +51,7 @@ internal static class ResponsesApi
         ReportLeftOut(context, completions, request!);
 
         // The output: reasoning items and function calls, whatever the deployment's chat options
-        var profile = CompletionEndpoint.DetectClient(context, options);
+        var profile = completions.DetectClient(context);
         var output = OutputOptions.Default with { Tools = prepared.Tools };
         var responseContext = new ResponseContext(
             "resp_" + Guid.NewGuid().ToString("N"),
@@ -108,9 +106,9 @@ internal static class ResponsesApi
 
     /// <summary>Read, parse, continue a stored conversation, map and prepare, in a method of its own so the trees die here.</summary>
     private static async Task<(ResponsesRequest? Request, PreparedRequest? Prepared, RequestProblem? Problem)> ReadRequestAsync(
-        HttpContext context, CompletionPreparer preparer, HarmonyProxyOptions options, ResponseStore store, ReasoningSealer sealer, string owner)
+        HttpContext context, CompletionPreparer preparer, ResponseStore store, ReasoningSealer sealer, string owner)
     {
-        var (json, problem) = await RequestBody.ReadObjectAsync(context, options.Requests.MaxRequestBodyBytes);
+        var (json, problem) = await RequestBody.ReadObjectAsync(context, preparer.MaxRequestBodyBytes);
         if (json is null)
         {
             return (null, null, problem);
@@ -128,7 +126,7 @@ internal static class ResponsesApi
             previous = JsonNode.Parse(stored.Conversation)!.AsArray();
         }
 
-        return await preparer.MapAndPrepareAsync(context, options, (out RequestProblem? refused) => ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out refused), static request => request.ChatRequest);
+        return await preparer.MapAndPrepareAsync(context, (out RequestProblem? refused) => ResponsesRequestMapper.Map(json, previous, sealer.Unseal, out refused), static request => request.ChatRequest);
     }
 
     /// <summary>One log line and the metric for what llama-server cannot serve; a warning for reasoning blobs that did not open.</summary>

@@ -1,5 +1,6 @@
-using HarmonyProxy.Configuration;
+using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
+using HarmonyProxy.Memory;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
@@ -35,7 +36,10 @@ internal sealed class CompletionForwarder(
     UpstreamSetupReport setup,
     UpstreamBreakerState breaker,
     TimeProvider time,
-    IOptionsMonitor<HarmonyProxyOptions> options,
+    IOptionsMonitor<UpstreamOptions> upstreamOptions,
+    IOptionsMonitor<ParserOptions> parser,
+    IOptionsMonitor<LoopGuardOptions> loopGuard,
+    IOptionsMonitor<ReasoningMemoryOptions> memoryOptions,
     ILogger<CompletionForwarder> logger)
 {
     internal UpstreamClient Upstream => upstream;
@@ -50,12 +54,15 @@ internal sealed class CompletionForwarder(
 
     internal ILogger Logger => logger;
 
+    private ForwarderSettings Settings() =>
+        new(upstreamOptions.CurrentValue, parser.CurrentValue, loopGuard.CurrentValue, memoryOptions.CurrentValue.Enabled);
+
     /// <summary>Forwards one prepared request; the channel has received its whole response when this returns.</summary>
     public async Task<CompletionResult> ForwardAsync(ForwardRequest request, IClientChannel channel)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(channel);
-        using var run = new ForwardingRun(this, request, channel, options.CurrentValue);
+        using var run = new ForwardingRun(this, request, channel, Settings());
         var result = await run.RunAsync();
 
         // Step 4: a tool-call turn's reasoning, for the turn that sends its results back without it

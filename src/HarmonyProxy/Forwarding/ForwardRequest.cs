@@ -33,6 +33,9 @@ internal sealed record ForwardRequest
     /// <summary>The client went away.</summary>
     public CancellationToken ClientAborted { get; init; }
 
+    /// <summary>Connection details (upstream host and port, exception text) may go into the client's error (<c>Security:ExposeUpstreamErrorDetails</c>).</summary>
+    public bool ExposeErrorDetails { get; init; }
+
     /// <summary>The proxy's drain time is over: the generation ends as a watchdog would end it.</summary>
     public CancellationToken Shutdown { get; init; }
 }

@@ -85,7 +85,7 @@ internal sealed partial class ForwardingRun
     private string Detail(Exception exception)
     {
         Log.UpstreamExceptionDetail(forwarder.Logger, RequestId, exception.GetType().Name, exception.Message);
-        return options.Security.ExposeUpstreamErrorDetails ? $": {exception.Message}" : ".";
+        return request.ExposeErrorDetails ? $": {exception.Message}" : ".";
     }
 
     private UpstreamFailure SendFailure(Exception exception) => exception switch

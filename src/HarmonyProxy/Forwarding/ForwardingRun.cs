@@ -1,5 +1,4 @@
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Upstream;
 using HarmonyProxy.Wire;
@@ -13,7 +12,7 @@ namespace HarmonyProxy.Forwarding;
 /// role delta or keep-alives, another attempt; after output, one error event; a watchdog, a
 /// <c>length</c> finish (504 if nothing was sent yet).
 /// </summary>
-internal sealed partial class ForwardingRun(CompletionForwarder forwarder, ForwardRequest request, IClientChannel channel, HarmonyProxyOptions options) : IDisposable
+internal sealed partial class ForwardingRun(CompletionForwarder forwarder, ForwardRequest request, IClientChannel channel, ForwarderSettings options) : IDisposable
 {
     private const string RawReparse = "raw_reparse";
     private const string HistoryRepair = "history_repair";
@@ -157,7 +156,7 @@ internal sealed partial class ForwardingRun(CompletionForwarder forwarder, Forwa
             // About four bytes of JSON per token: rough, and only used when llama-server reports no usage.
             EstimatedPromptTokens = request.Prepared.UpstreamBody.Length / 4,
             Created = forwarder.Time.GetUtcNow().ToUnixTimeSeconds(),
-            ReasoningCapture = options.ReasoningMemory.Enabled ? new System.Text.StringBuilder() : null,
+            ReasoningCapture = options.RememberReasoning ? new System.Text.StringBuilder() : null,
             LoopDetector = options.LoopGuard.ReasoningRepeatChars > 0
                 ? new ReasoningLoopDetector(options.LoopGuard.ReasoningRepeatChars, options.LoopGuard.ReasoningRepeatCount, ReasoningLoopWindow)
                 : null,

@@ -10,7 +10,7 @@ internal static class ConfigurationSetup
     /// <summary>
     /// Reads the repository-root <c>appsettings.json</c> (copied beside the binaries) as the
     /// lowest-priority source, so environment variables, command line and tests override it,
-    /// and maps the predecessor's variable names on top.
+    /// and maps the predecessor's variable names, and the durations' names in units, on top.
     /// </summary>
     public static WebApplicationBuilder AddHarmonyProxyConfiguration(this WebApplicationBuilder builder)
     {
@@ -20,6 +20,7 @@ internal static class ConfigurationSetup
         source.ResolveFileProvider();
         builder.Configuration.Sources.Insert(0, source);
         builder.Configuration.AddLegacyEnvironmentVariables();
+        builder.Configuration.AddLegacyDurationNames();
 
         // Loopback by default (a laptop proxy should not face the network); --urls,
         // ASPNETCORE_URLS or Kestrel settings choose otherwise (the container listens on 0.0.0.0).

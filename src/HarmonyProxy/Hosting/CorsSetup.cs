@@ -1,4 +1,5 @@
-using HarmonyProxy.Configuration;
+using HarmonyProxy.Security;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -16,34 +17,24 @@ internal static class CorsSetup
     public static WebApplicationBuilder AddHarmonyProxyCors(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var origins = AllowedOrigins(builder.Configuration);
-        if (origins.Length > 0)
-        {
-            builder.Services.AddCors(cors => cors.AddPolicy(PolicyName, policy => policy
-                .WithOrigins(origins)
-                .AllowAnyMethod()
-                .AllowAnyHeader()
-                .WithExposedHeaders("X-Request-Id", "Retry-After")
-                .SetPreflightMaxAge(TimeSpan.FromHours(1))));
-        }
-
+        builder.Services.AddCors();
+        builder.Services.AddOptions<CorsOptions>().Configure<IOptions<CrossOriginOptions>>((cors, origins) => cors.AddPolicy(PolicyName, policy => policy
+            .WithOrigins(origins.Value.Origins())
+            .AllowAnyMethod()
+            .AllowAnyHeader()
+            .WithExposedHeaders("X-Request-Id", "Retry-After")
+            .SetPreflightMaxAge(TimeSpan.FromHours(1))));
         return builder;
     }
 
     public static WebApplication UseHarmonyProxyCors(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        if (app.Services.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Cors.AllowedOrigins.Count > 0)
+        if (app.Services.GetRequiredService<IOptions<CrossOriginOptions>>().Value.Origins().Length > 0)
         {
             app.UseCors(PolicyName);
         }
 
         return app;
     }
-
-    private static string[] AllowedOrigins(ConfigurationManager configuration) =>
-        StartupSettings.Proxy(configuration).Cors.AllowedOrigins
-            .Where(origin => !string.IsNullOrWhiteSpace(origin))
-            .Select(origin => origin.Trim().TrimEnd('/'))
-            .ToArray();
 }

@@ -1,6 +1,6 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
+using HarmonyProxy.Hosting;
 using HarmonyProxy.Wire;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -10,7 +10,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>
 /// Graceful drain on SIGTERM (a rolling update): <c>/readyz</c> answers 503 at once, new API
 /// requests get 503 with <c>Retry-After</c>, open completions may finish for up to
-/// <c>Shutdown:DrainSeconds</c>; then each ends with a retryable error (a 503, or one error event
+/// <c>Shutdown:DrainTimeout</c>; then each ends with a retryable error (a 503, or one error event
 /// then <c>[DONE]</c>) and its upstream request is cancelled, and the process exits.
 /// The drain runs in <see cref="IHostedLifecycleService.StoppingAsync"/>, before Kestrel stops,
 /// so the server still answers while it drains.
@@ -28,8 +28,8 @@ internal static class GracefulDrain
         builder.Services.AddHealthChecks().AddCheck<DrainReadinessCheck>("drain", tags: [HarmonyProxyEndpointExtensions.ReadyTag]);
 
         // The host must wait for the drain and the endings, with a margin for the rest of shutdown.
-        var drain = StartupSettings.Proxy(builder.Configuration).Shutdown.DrainSeconds;
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, drain)) + EndingGrace + TimeSpan.FromSeconds(2));
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<ShutdownOptions>>((host, shutdown) =>
+            host.ShutdownTimeout = shutdown.Value.DrainTimeout + EndingGrace + TimeSpan.FromSeconds(2));
         return builder;
     }
 
@@ -60,12 +60,12 @@ internal static class GracefulDrain
                 : HealthCheckResult.Healthy("Serving."));
     }
 
-    private sealed class DrainService(DrainState drain, IOptions<HarmonyProxyOptions> options, TimeProvider time, ILogger<DrainState> logger) : IHostedLifecycleService
+    private sealed class DrainService(DrainState drain, IOptions<ShutdownOptions> options, TimeProvider time, ILogger<DrainState> logger) : IHostedLifecycleService
     {
         public async Task StoppingAsync(CancellationToken cancellationToken)
         {
             drain.BeginDraining();
-            var limit = TimeSpan.FromSeconds(options.Value.Shutdown.DrainSeconds);
+            var limit = options.Value.DrainTimeout;
             Log.DrainStarted(logger, drain.OpenCompletions, limit.TotalSeconds);
             var idle = drain.WhenIdleAsync();
             try

@@ -1,4 +1,3 @@
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Wire;
@@ -64,7 +63,7 @@ internal static class HarmonyProxyEndpointExtensions
         app.MapPassThroughApi();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthResponses.WriteAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync });
-        if (app.Services.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Metrics.Enabled)
+        if (app.Services.GetRequiredService<IOptions<MetricsEndpointOptions>>().Value.Enabled)
         {
             // Create the metric families now, so /metrics lists every one from the first scrape.
             _ = app.Services.GetRequiredService<ProxyMetrics>();

@@ -11,14 +11,10 @@ namespace Microsoft.AspNetCore.Builder;
 
 internal static class HarmonyProxyServiceCollectionExtensions
 {
-    /// <summary>Options (validated at start-up) and the typed upstream client.</summary>
+    /// <summary>The typed upstream client, the backends, the request engine, metrics and health.</summary>
     public static WebApplicationBuilder AddHarmonyProxy(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<HarmonyProxyOptions>()
-            .BindConfiguration(HarmonyProxyOptions.SectionName)
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<HarmonyProxyOptions>, HarmonyProxyOptionsValidator>();
         builder.Services.AddUpstreamClient();
         builder.Services.AddSingleton<UpstreamCredentials>();
         builder.Services.TryAddSingleton(TimeProvider.System);

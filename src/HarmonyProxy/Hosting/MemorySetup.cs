@@ -57,10 +57,6 @@ internal static class MemorySetup
             dataProtection.PersistKeysToFileSystem(new DirectoryInfo(keysDirectory));
         }
 
-        builder.Services.AddOptions<ReasoningMemoryOptions>().BindConfiguration(ReasoningMemoryOptions.SectionName).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ReasoningMemoryOptions>, ReasoningMemoryOptionsValidator>();
-        builder.Services.AddOptions<ResponsesOptions>().BindConfiguration(ResponsesOptions.SectionName).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<ResponsesOptions>, ResponsesOptionsValidator>();
         builder.Services.AddSingleton<ReasoningMemory>();
         builder.Services.AddSingleton<ResponseStore>();
         builder.Services.AddSingleton<ReasoningSealer>();

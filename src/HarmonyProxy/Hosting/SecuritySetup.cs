@@ -1,5 +1,4 @@
 using System.Threading.RateLimiting;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Security;
@@ -52,7 +51,7 @@ internal static class SecuritySetup
     {
         ArgumentNullException.ThrowIfNull(app);
         var keys = app.Services.GetRequiredService<ApiKeyRing>();
-        var options = app.Services.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Security;
+        var options = app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value;
         app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
@@ -114,7 +113,7 @@ internal static class SecuritySetup
 
     private static RateLimitPartition<string> RatePartition(HttpContext context)
     {
-        var perMinute = context.RequestServices.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Security.RequestsPerMinutePerClient;
+        var perMinute = context.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value.RequestsPerMinutePerClient;
         var client = ClientPartition(context);
         if (client is null || perMinute <= 0)
         {
@@ -133,7 +132,7 @@ internal static class SecuritySetup
 
     private static RateLimitPartition<string> ConcurrencyPartition(HttpContext context)
     {
-        var concurrent = context.RequestServices.GetRequiredService<IOptions<HarmonyProxyOptions>>().Value.Security.ConcurrentRequestsPerClient;
+        var concurrent = context.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value.ConcurrentRequestsPerClient;
         var client = ClientPartition(context);
         if (client is null || concurrent <= 0)
         {

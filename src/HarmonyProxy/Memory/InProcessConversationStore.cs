@@ -5,7 +5,7 @@ namespace HarmonyProxy.Memory;
 
 /// <summary>
 /// The store in this process, bounded in count, bytes and age (<c>ReasoningMemory:MaxEntries</c>,
-/// <c>MaxBytes</c>, <c>MaxAgeMinutes</c>), and per client inside those bounds
+/// <c>MaxBytes</c>, <c>MaxAge</c>), and per client inside those bounds
 /// (<c>MaxEntriesPerClient</c>, <c>MaxBytesPerClient</c>): a client over its share gives up its own
 /// least recently used entries, so one client's large inputs never evict another's stored
 /// responses; an entry larger than a client's share is not kept at all. Beyond that, the least

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Memory;
 
-/// <summary>The <c>HarmonyProxy:ReasoningMemory</c> settings, bound by this room on its own.</summary>
+/// <summary>The <c>HarmonyProxy:ReasoningMemory</c> settings.</summary>
 internal sealed class ReasoningMemoryOptions
 {
     public const string SectionName = "HarmonyProxy:ReasoningMemory";
@@ -27,19 +27,15 @@ internal sealed class ReasoningMemoryOptions
     public long MaxBytesPerClient { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>How long an entry lives.</summary>
-    [SettingRange("HarmonyProxy:ReasoningMemory:MaxAgeMinutes", "a positive number of minutes", Minimum = 0, MinimumExcluded = true)]
-    public double MaxAgeMinutes { get; set; } = 120;
+    [SettingRange("HarmonyProxy:ReasoningMemory:MaxAge (MaxAgeMinutes)", "a positive duration", Minimum = 0, MinimumExcluded = true)]
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromHours(2);
 
     /// <summary>A Redis connection string (<c>host:port,password=…</c>) to share the store, and the Data Protection keys, between replicas (<c>REASONING_MEMORY_REDIS</c>); empty: in-process.</summary>
     public string? Redis { get; set; }
 
     /// <summary>The longest a request waits for Redis before going on without it.</summary>
-    [SettingRange("HarmonyProxy:ReasoningMemory:RedisTimeoutMilliseconds", "a positive number of milliseconds", Minimum = 1)]
-    public int RedisTimeoutMilliseconds { get; set; } = 200;
-
-    public TimeSpan MaxAge => TimeSpan.FromMinutes(MaxAgeMinutes);
-
-    public TimeSpan RedisTimeout => TimeSpan.FromMilliseconds(RedisTimeoutMilliseconds);
+    [SettingRange("HarmonyProxy:ReasoningMemory:RedisTimeout (RedisTimeoutMilliseconds)", "at least a millisecond", Minimum = 0.001)]
+    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(200);
 }
 
 /// <summary>The ranges of <see cref="ReasoningMemoryOptions"/>, checked by code the options source generator writes.</summary>

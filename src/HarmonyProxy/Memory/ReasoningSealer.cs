@@ -11,7 +11,7 @@ namespace HarmonyProxy.Memory;
 /// Seals a turn's reasoning into the <c>encrypted_content</c> of its reasoning item, so a client
 /// that keeps no state (Codex sends <c>store: false</c>) carries it to the next request and only
 /// this proxy, or a replica sharing its Data Protection keys, can read it back. Blobs expire
-/// (<c>Responses:EncryptedReasoningHours</c>); a tampered, foreign or expired blob reads as null.
+/// (<c>Responses:EncryptedReasoningLifetime</c>); a tampered, foreign or expired blob reads as null.
 /// While keys kept on Redis have not been read yet (Redis away since start), nothing is sealed
 /// or opened: the item goes without <c>encrypted_content</c>, counted, rather than wait on Redis
 /// or seal with a key no other replica knows.

@@ -7,11 +7,11 @@ namespace HarmonyProxy.Memory;
 
 /// <summary>
 /// The store on Redis (<c>ReasoningMemory:Redis</c>), for several proxy replicas, through the
-/// standard <see cref="IDistributedCache"/>. Entries expire after <c>MaxAgeMinutes</c>; larger
+/// standard <see cref="IDistributedCache"/>. Entries expire after <c>MaxAge</c>; larger
 /// than <c>MaxBytes</c> or a client's share (<c>MaxBytesPerClient</c>) are not stored (Redis's own
 /// <c>maxmemory</c> policy bounds the rest).
 /// A slow or absent Redis never slows a request: each call has a short deadline
-/// (<c>RedisTimeoutMilliseconds</c>); after a failure Redis is not asked for a few seconds;
+/// (<c>RedisTimeout</c>); after a failure Redis is not asked for a few seconds;
 /// failures are counted and logged at most once a minute.
 /// </summary>
 internal sealed class RedisConversationStore(

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using HarmonyProxy.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Security;
@@ -14,10 +13,10 @@ internal sealed class ApiKeyRing
 {
     private readonly byte[][] _hashes;
 
-    public ApiKeyRing(IOptions<HarmonyProxyOptions> options)
+    public ApiKeyRing(IOptions<SecurityOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var security = options.Value.Security;
+        var security = options.Value;
         var keys = new List<string>(security.ApiKeys.Where(static key => !string.IsNullOrWhiteSpace(key)).Select(static key => key.Trim()));
         if (!string.IsNullOrWhiteSpace(security.ApiKeysFile))
         {

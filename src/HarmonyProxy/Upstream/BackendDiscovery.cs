@@ -8,7 +8,7 @@ namespace HarmonyProxy.Upstream;
 /// <summary>
 /// Backends from a DNS name (<c>Upstream:BackendsDns</c>, a Kubernetes headless Service): YARP's
 /// DNS destination resolver turns the URL into one URL per address and says when to resolve
-/// again (<c>Upstream:DnsRefreshSeconds</c>); the pool then takes the new set. Nothing here
+/// again (<c>Upstream:DnsRefreshInterval</c>); the pool then takes the new set. Nothing here
 /// resolves names itself.
 /// </summary>
 internal sealed class BackendDiscovery(BackendPool pool, IServiceProvider services, IOptions<UpstreamOptions> options, ILogger<BackendDiscovery> logger) : BackgroundService

@@ -6,9 +6,9 @@ namespace HarmonyProxy.Upstream;
 /// <summary>
 /// With several backends: reads each one's <c>/props</c> for its slot count (the pool's cap for it,
 /// unless one is configured), and probes every one's <c>/health</c>: one that does not answer 200
-/// within <c>ReadinessTimeoutSeconds</c> is ejected and the requests waiting on it move
+/// within <c>ReadinessTimeout</c> is ejected and the requests waiting on it move
 /// (<see cref="BackendPool.ReportProbeFailure"/>); an ejected one that answers returns at once
-/// rather than when its back-off ends. One pass every <c>Upstream:BackendProbeSeconds</c>.
+/// rather than when its back-off ends. One pass every <c>Upstream:BackendProbeInterval</c>.
 /// </summary>
 internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, IOptions<UpstreamOptions> options, TimeProvider time, ILogger<BackendMonitor> logger) : BackgroundService
 {

@@ -35,9 +35,9 @@ internal sealed class UpstreamOptionsRules : IValidateOptions<UpstreamOptions>
             errors.Add($"{Section}ReadinessProbe must be 'props' or 'models'; got '{options.ReadinessProbe}'.");
         }
 
-        if (options.TotalTimeoutSeconds < options.FirstByteTimeoutSeconds)
+        if (options.TotalTimeout < options.FirstByteTimeout)
         {
-            errors.Add($"{Section}TotalTimeoutSeconds ({options.TotalTimeoutSeconds}) must not be shorter than FirstByteTimeoutSeconds ({options.FirstByteTimeoutSeconds}).");
+            errors.Add($"{Section}TotalTimeout ({options.TotalTimeout}) must not be shorter than FirstByteTimeout ({options.FirstByteTimeout}).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -15,10 +15,6 @@ internal static class UpstreamServiceCollectionExtensions
     /// </summary>
     public static IHttpClientBuilder AddUpstreamClient(this IServiceCollection services)
     {
-        // This room's own settings: bound from their section, ranges and rules checked at start-up.
-        services.AddOptions<UpstreamOptions>().BindConfiguration(UpstreamOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsValidator>();
-        services.AddSingleton<IValidateOptions<UpstreamOptions>, UpstreamOptionsRules>();
         services.AddSingleton<UpstreamBreakerState>();
         var client = services
             .AddHttpClient<UpstreamClient>(UpstreamClient.ClientName)

@@ -8,8 +8,8 @@ namespace HarmonyProxy.Tests.Configuration;
 
 /// <summary>
 /// The README's settings table is what the code binds: every documented <c>Section:Name</c> is a
-/// settable property of the options the proxy binds, and a default given as one literal is that
-/// property's default.
+/// settable property of the room's options bound from that section, a default given as one
+/// literal is that property's default, and every such property is documented.
 /// </summary>
 public sealed partial class DocumentedSettingsTests
 {
@@ -45,20 +45,47 @@ public sealed partial class DocumentedSettingsTests
         }
     }
 
-    /// <summary>A room's own options type (by its <c>SectionName</c>), else a path through <see cref="HarmonyProxyOptions"/>.</summary>
+    /// <summary>Every property of every room's options is in the table: a setting nobody can find is a setting nobody sets.</summary>
+    [Fact]
+    public void EveryBoundSetting_IsDocumented()
+    {
+        var documented = DocumentedSettings().Select(row => (string)row[0]).ToHashSet(StringComparer.Ordinal);
+        var missing = OptionsTypes()
+            .SelectMany(type => type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(property => property.CanWrite)
+                .Select(property => $"{Section(type)![(HarmonyProxySection.Length + 1)..]}:{property.Name}"))
+            .Where(key => !documented.Contains(key))
+            .ToList();
+
+        Assert.True(missing.Count == 0, "not in README's settings table: " + string.Join(", ", missing));
+    }
+
+    /// <summary>Each earlier name of a duration maps onto a duration the options have, and the table says so beside it.</summary>
+    [Fact]
+    public void EveryLegacyDurationName_MapsOntoADocumentedDuration()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
+        foreach (var (legacy, (current, _)) in LegacyDurationNames.Map)
+        {
+            var (_, property) = Resolve(current[(HarmonyProxySection.Length + 1)..]);
+            Assert.True(property?.PropertyType == typeof(TimeSpan), $"{legacy} maps onto {current}, which is no TimeSpan setting");
+            var name = legacy[(legacy.LastIndexOf(':') + 1)..];
+            Assert.Matches($@"\| `{Regex.Escape(current[(HarmonyProxySection.Length + 1)..])}` \| [^|]*`{Regex.Escape(name)}`", readme);
+        }
+    }
+
+    private const string HarmonyProxySection = "HarmonyProxy";
+
+    /// <summary>The room's options type whose <c>SectionName</c> is the key's section, and the property the rest of the key names.</summary>
     private static (object? Owner, PropertyInfo? Property) Resolve(string key)
     {
         var parts = key.Split(':');
-        var room = typeof(HarmonyProxyOptions).Assembly.GetTypes().FirstOrDefault(type =>
-            type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() is string section
-            && section == $"{HarmonyProxyOptions.SectionName}:{parts[0]}");
-        object? owner = room is not null ? Activator.CreateInstance(room) : new HarmonyProxyOptions();
-        var path = room is not null ? parts[1..] : parts;
+        var room = OptionsTypes().FirstOrDefault(type => Section(type) == $"{HarmonyProxySection}:{parts[0]}");
+        object? owner = room is not null ? Activator.CreateInstance(room) : null;
         PropertyInfo? property = null;
-        for (var i = 0; i < path.Length && owner is not null; i++)
+        for (var i = 1; i < parts.Length && owner is not null; i++)
         {
-            property = owner.GetType().GetProperty(path[i], BindingFlags.Public | BindingFlags.Instance);
-            if (i < path.Length - 1)
+            property = owner.GetType().GetProperty(parts[i], BindingFlags.Public | BindingFlags.Instance);
+            if (i < parts.Length - 1)
             {
                 owner = property?.GetValue(owner);
             }
@@ -66,6 +93,13 @@ public sealed partial class DocumentedSettingsTests
 
         return (owner, property);
     }
+
+    /// <summary>The rooms' options: the types with a <c>SectionName</c> under <c>HarmonyProxy</c>.</summary>
+    private static IEnumerable<Type> OptionsTypes() =>
+        typeof(StartupSettings).Assembly.GetTypes().Where(type => Section(type)?.StartsWith(HarmonyProxySection + ":", StringComparison.Ordinal) == true);
+
+    private static string? Section(Type type) =>
+        type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static)?.GetRawConstantValue() as string;
 
     private static string Shown(object? value) => value switch
     {

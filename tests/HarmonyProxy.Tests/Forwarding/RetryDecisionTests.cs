@@ -103,7 +103,7 @@ public sealed class RetryDecisionTests
     }
 
     private static ForwarderRetry Retry(int maxRetries) =>
-        new(Options.Create(new UpstreamOptions { MaxRetries = maxRetries, RetryBackoffSeconds = 0 }), TimeProvider.System);
+        new(Options.Create(new UpstreamOptions { MaxRetries = maxRetries, RetryBackoff = TimeSpan.Zero }), TimeProvider.System);
 
     /// <summary>The forwarder's side of the sequence: each attempt meets the next fault; the facts are what it would know.</summary>
     private sealed class SimulatedRun(string[] faults, int backends, int maxRetries)

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Forwarding;
@@ -67,7 +66,7 @@ internal sealed class ForwarderHarness : IAsyncDisposable
             request["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
 
-        var prepared = RequestPreparer.Prepare(request, CompletionPreparer.PreparationOptions(new HarmonyProxyOptions()), out var problem);
+        var prepared = RequestPreparer.Prepare(request, CompletionPreparer.PreparationOptions(new RequestOptions(), severalBackends: false), out var problem);
         Assert.Null(problem);
         var client = new InMemoryResponse();
         CompletionResult result;

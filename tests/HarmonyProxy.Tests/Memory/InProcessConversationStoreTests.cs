@@ -33,7 +33,7 @@ public sealed class InProcessConversationStoreTests
     [Fact]
     public async Task TooOld_IsGone()
     {
-        var store = Store(new ReasoningMemoryOptions { MaxAgeMinutes = 10 });
+        var store = Store(new ReasoningMemoryOptions { MaxAge = TimeSpan.FromMinutes(10) });
         await store.SetAsync("me", "a", new byte[10], default);
 
         _time.Advance(TimeSpan.FromMinutes(9));

@@ -4,7 +4,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Preparation.Messages;
@@ -90,7 +89,7 @@ public sealed class MessagesPayloadTests
 
     private static PreparedRequest Prepare(MessagesRequest request)
     {
-        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionPreparer.PreparationOptions(new HarmonyProxyOptions()), out var problem);
+        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionPreparer.PreparationOptions(new RequestOptions(), severalBackends: false), out var problem);
         Assert.Null(problem);
         return prepared;
     }

@@ -4,7 +4,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Configuration;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Preparation.Responses;
@@ -38,7 +37,7 @@ public sealed class ResponsesPayloadTests
     public async Task Request_BecomesItsGoldenUpstreamRequest(string name)
     {
         var request = await MapAsync(name);
-        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionPreparer.PreparationOptions(new HarmonyProxyOptions()), out var problem);
+        var prepared = RequestPreparer.Prepare(request.ChatRequest, CompletionPreparer.PreparationOptions(new RequestOptions(), severalBackends: false), out var problem);
         Assert.Null(problem);
 
         var actual = JsonNode.Parse(prepared.UpstreamBody)!.ToJsonString(Indented) + "\n";

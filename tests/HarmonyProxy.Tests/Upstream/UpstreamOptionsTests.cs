@@ -1,3 +1,4 @@
+using System.Globalization;
 using HarmonyProxy.Tests.Infrastructure;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
@@ -14,19 +15,20 @@ public sealed class UpstreamOptionsTests
     }
 
     [Theory]
-    [InlineData(nameof(UpstreamOptions.ReadTimeoutSeconds), -1.0, "HarmonyProxy:Upstream:ReadTimeoutSeconds (READ_TIMEOUT) must be a positive number of seconds; got -1.")]
-    [InlineData(nameof(UpstreamOptions.ConnectTimeoutSeconds), 0.0, "HarmonyProxy:Upstream:ConnectTimeoutSeconds (CONNECT_TIMEOUT) must be a positive number of seconds; got 0.")]
-    [InlineData(nameof(UpstreamOptions.RetryBackoffSeconds), double.NaN, "HarmonyProxy:Upstream:RetryBackoffSeconds (RETRY_BACKOFF_SECONDS) must be between 0 and 60; got NaN.")]
+    [InlineData(nameof(UpstreamOptions.ReadTimeout), "-00:00:01", "HarmonyProxy:Upstream:ReadTimeout (READ_TIMEOUT, ReadTimeoutSeconds) must be a positive duration; got -00:00:01.")]
+    [InlineData(nameof(UpstreamOptions.ConnectTimeout), "00:00:00", "HarmonyProxy:Upstream:ConnectTimeout (CONNECT_TIMEOUT, ConnectTimeoutSeconds) must be a positive duration; got 00:00:00.")]
+    [InlineData(nameof(UpstreamOptions.RetryBackoff), "00:01:01", "HarmonyProxy:Upstream:RetryBackoff (RETRY_BACKOFF_SECONDS, RetryBackoffSeconds) must be between 0 and 60 seconds; got 00:01:01.")]
     [InlineData(nameof(UpstreamOptions.CircuitBreakerFailureRatio), 1.5, "HarmonyProxy:Upstream:CircuitBreakerFailureRatio must be in (0, 1]; got 1.5.")]
-    [InlineData(nameof(UpstreamOptions.CircuitBreakerSamplingSeconds), 0.25, "HarmonyProxy:Upstream:CircuitBreakerSamplingSeconds must be at least 0.5; got 0.25.")]
-    [InlineData(nameof(UpstreamOptions.ReadinessCacheSeconds), -0.5, "HarmonyProxy:Upstream:ReadinessCacheSeconds must be 0 or more seconds; got -0.5.")]
+    [InlineData(nameof(UpstreamOptions.CircuitBreakerSampling), "00:00:00.2500000", "HarmonyProxy:Upstream:CircuitBreakerSampling (CircuitBreakerSamplingSeconds) must be at least half a second; got 00:00:00.2500000.")]
+    [InlineData(nameof(UpstreamOptions.ReadinessCache), "-00:00:00.5000000", "HarmonyProxy:Upstream:ReadinessCache (ReadinessCacheSeconds) must be 0 or a positive duration; got -00:00:00.5000000.")]
     [InlineData(nameof(UpstreamOptions.MaxRetries), 11, "HarmonyProxy:Upstream:MaxRetries (MAX_RETRIES) must be between 0 and 10; got 11.")]
     [InlineData(nameof(UpstreamOptions.MaxConcurrentRequests), 0, "HarmonyProxy:Upstream:MaxConcurrentRequests must be at least 1; got 0.")]
     [InlineData(nameof(UpstreamOptions.SlotsPerBackend), -1, "HarmonyProxy:Upstream:SlotsPerBackend must be 0 (from /props) or positive; got -1.")]
     public void Ranges_NameTheSettingAndItsValue(string property, object value, string expected)
     {
         var options = new UpstreamOptions();
-        typeof(UpstreamOptions).GetProperty(property)!.SetValue(options, value);
+        var setting = typeof(UpstreamOptions).GetProperty(property)!;
+        setting.SetValue(options, setting.PropertyType == typeof(TimeSpan) ? TimeSpan.Parse((string)value, CultureInfo.InvariantCulture) : value);
 
         Assert.Equal([expected], Errors(options));
     }
@@ -38,8 +40,8 @@ public sealed class UpstreamOptionsTests
         {
             BaseUrl = "llama:8080",
             Backends = ["http://a:8080", "ftp://b"],
-            FirstByteTimeoutSeconds = 100,
-            TotalTimeoutSeconds = 50,
+            FirstByteTimeout = TimeSpan.FromSeconds(100),
+            TotalTimeout = TimeSpan.FromSeconds(50),
             ReadinessProbe = "ping",
         };
 
@@ -48,19 +50,9 @@ public sealed class UpstreamOptionsTests
                 "HarmonyProxy:Upstream:BaseUrl (UPSTREAM_BASE_URL) must be an absolute http(s) URL; got 'llama:8080'.",
                 "HarmonyProxy:Upstream:Backends (UPSTREAM_BACKENDS) must hold absolute http(s) URLs; got 'ftp://b'.",
                 "HarmonyProxy:Upstream:ReadinessProbe must be 'props' or 'models'; got 'ping'.",
-                "HarmonyProxy:Upstream:TotalTimeoutSeconds (50) must not be shorter than FirstByteTimeoutSeconds (100).",
+                "HarmonyProxy:Upstream:TotalTimeout (00:00:50) must not be shorter than FirstByteTimeout (00:01:40).",
             ],
             Errors(options));
-    }
-
-    [Fact]
-    public void Durations_AreTimeSpans_OfTheSecondsSettings()
-    {
-        var options = new UpstreamOptions { ReadTimeoutSeconds = 2.5, KeepAliveSeconds = 15, RetryBackoffSeconds = 0.5 };
-
-        Assert.Equal(TimeSpan.FromMilliseconds(2500), options.ReadTimeout);
-        Assert.Equal(TimeSpan.FromSeconds(15), options.KeepAlive);
-        Assert.Equal(TimeSpan.FromMilliseconds(500), options.RetryBackoff);
     }
 
     [Fact]
