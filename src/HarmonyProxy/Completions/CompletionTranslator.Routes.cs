@@ -1,3 +1,4 @@
+using System.Text;
 using HarmonyProxy.Harmony;
 
 namespace HarmonyProxy.Completions;
@@ -12,6 +13,8 @@ internal sealed partial class CompletionTranslator
         private int _toolIndex;
         private bool _firstText;
         private bool _argumentsSeen;
+        private string? _builtInRecipient;
+        private StringBuilder? _builtInBody;
 
         public void OnMessageStart(HarmonyMessageHeader header)
         {
@@ -21,6 +24,11 @@ internal sealed partial class CompletionTranslator
             if (_role == HarmonyMessageRole.ToolCall)
             {
                 _toolIndex = owner.StartToolCall(HarmonyClassifier.ToolName(header.Recipient!));
+            }
+            else if (_role == HarmonyMessageRole.BuiltInCall)
+            {
+                _builtInRecipient = header.Recipient;
+                (_builtInBody ??= new StringBuilder()).Clear();
             }
         }
 
@@ -46,6 +54,14 @@ internal sealed partial class CompletionTranslator
                     }
 
                     break;
+                case HarmonyMessageRole.BuiltInCall:
+                    // Held whole: it becomes an offered function's call, or text, only once it is complete.
+                    if (_builtInBody!.Length + text.Length <= MaxBuiltInBodyChars)
+                    {
+                        _builtInBody.Append(text);
+                    }
+
+                    break;
             }
         }
 
@@ -54,6 +70,10 @@ internal sealed partial class CompletionTranslator
             if (_role == HarmonyMessageRole.ToolCall)
             {
                 owner.EndToolCall(_toolIndex, _argumentsSeen);
+            }
+            else if (_role == HarmonyMessageRole.BuiltInCall)
+            {
+                owner.BuiltInCall(_builtInRecipient!, _builtInBody!.ToString());
             }
             else if (_role == HarmonyMessageRole.Content && _firstText)
             {

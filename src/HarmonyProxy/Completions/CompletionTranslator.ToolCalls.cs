@@ -6,8 +6,10 @@ namespace HarmonyProxy.Completions;
 internal sealed partial class CompletionTranslator
 {
     /// <summary>Opens a call in the form its tool and the request allow; returns its number for the route.</summary>
-    private int StartToolCall(string name)
+    /// <param name="upstreamName">The name llama-server saw: the client's, or the one it was renamed to (<see cref="ToolPolicy.ClientNames"/>).</param>
+    private int StartToolCall(string upstreamName)
     {
+        var name = _output.Tools.ClientName(upstreamName);
         var mode = ModeFor(name);
         var clientIndex = -1;
         switch (mode)

@@ -81,6 +81,8 @@ internal sealed partial class CompletionTranslator
         _reasoningRoute = new ParserRoute(this);
         _fallbackText = null;
         _upstreamToolCalls.Clear();
+        _unansweredBuiltIn = null;
+        _unofferedBuiltIns = 0;
         _calls.Clear();
         _nativeCallIds.Clear();
         ReasoningCapture?.Clear();
@@ -126,8 +128,8 @@ internal sealed partial class CompletionTranslator
     /// <summary>The ids of the calls the client got as native tool calls (what it sends back in its history).</summary>
     public IReadOnlyList<string> NativeToolCallIds => _nativeCallIds;
 
-    /// <summary>Tool calls the model made, in whatever form they reached the client.</summary>
-    public int ToolCallCount => _calls.Count;
+    /// <summary>Tool calls the model made, in whatever form they reached the client (built-in calls nobody offered included: they count as dropped).</summary>
+    public int ToolCallCount => _calls.Count + _unofferedBuiltIns;
 
     /// <summary>Calls dropped because the request did not offer the tool or allows one call only.</summary>
     public int DroppedToolCalls { get; private set; }
@@ -176,6 +178,8 @@ internal sealed partial class CompletionTranslator
                 EmitContent(recovered, separate: false);
             }
         }
+
+        ShowUnansweredBuiltIn();
 
         CloseThink();
         _completed = true;

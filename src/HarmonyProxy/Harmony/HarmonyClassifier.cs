@@ -6,6 +6,9 @@ internal enum HarmonyMessageRole
     Content,
     Reasoning,
     ToolCall,
+
+    /// <summary>A call to one of gpt-oss's built-in tools (<c>python</c>, <c>browser.*</c>, <c>container.*</c>), which the proxy cannot run: whether it becomes an offered function's call is the request's to say.</summary>
+    BuiltInCall,
     Dropped,
 }
 
@@ -21,7 +24,7 @@ internal static class HarmonyClassifier
         if (recipient is not null && recipient != "assistant")
         {
             // Built-ins (browser, python, container) were never declared by the IDE (edge case 23).
-            return IsBuiltIn(recipient) ? HarmonyMessageRole.Dropped : HarmonyMessageRole.ToolCall;
+            return IsBuiltIn(recipient) ? HarmonyMessageRole.BuiltInCall : HarmonyMessageRole.ToolCall;
         }
 
         switch (header.Origin)

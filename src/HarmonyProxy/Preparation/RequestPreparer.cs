@@ -116,13 +116,16 @@ internal static partial class RequestPreparer
         var messages = request["messages"]!.AsArray();
         var cleaned = options.CleanHistory ? HistoryRepair.CleanLeakedMarkup(messages) : 0;
         var (kept, dropped) = ReasoningRetention.Apply(messages);
+        InstructionMessages.Merge(messages);
+        var tools = RequestedTools.From(request);
+        tools = tools with { ClientNames = BuiltInToolNames.Rename(request, RequestedTools.OfferedNames(request)) };
 
         var affinity = options.Affinity ? ConversationAffinity.KeyOf(request) : null;
         request["cache_prompt"] ??= true;
         request["stream"] = true;
         request["stream_options"] = new JsonObject { ["include_usage"] = true };
         var upstreamBody = OpenAiJson.ToUtf8Bytes(request);
-        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, RequestedTools.From(request))
+        return new PreparedRequest(upstreamBody, clientStreams, wantsUsage, model, cleaned, tools)
         {
             ReasoningKept = kept,
             ReasoningDropped = dropped,

@@ -12,6 +12,11 @@ public sealed record HarmonyCase(
 {
     public (string Name, string Arguments)[] ExpectedTools => Tools ?? [];
 
+    /// <summary>The answer the client gets when the translator adds to what the parser found (a built-in call that was all the turn said, shown as text).</summary>
+    public string? ClientContent { get; init; }
+
+    public string? ExpectedClientContent => ClientContent ?? Content;
+
     public override string ToString() => Name;
 }
 
@@ -158,12 +163,20 @@ public static class HarmonyFixtures
         new("22 call on the analysis channel",
             "<|channel|>analysis to=functions.search <|constrain|>json<|message|>{\"q\":\"x\"}",
             null, null, "tool_calls", [("search", "{\"q\":\"x\"}")]),
-        new("23 browser built-in dropped",
+        // A built-in call nobody offered is dropped; when it was all the turn said, it is shown as
+        // text instead, so the agent does not take an empty turn for the end of its task.
+        new("23 browser built-in alone, shown as text",
             "<|channel|>analysis<|message|>look up<|end|><|start|>assistant<|channel|>analysis to=browser.search code<|message|>{\"query\":\"x\"}<|call|>",
-            null, "look up", "stop"),
-        new("23 python built-in dropped",
+            null, "look up", "stop") { ClientContent = "Tool call: browser.search\n```\n{\"query\":\"x\"}\n```\n" },
+        new("23 python built-in alone, shown as text",
             "<|channel|>analysis to=python code<|message|>print(1)<|call|>",
-            null, null, "stop"),
+            null, null, "stop") { ClientContent = "Tool call: python\n```\nprint(1)\n```\n" },
+        new("23 python built-in beside an answer, dropped",
+            "<|channel|>analysis to=python code<|message|>print(1)<|call|><|start|>assistant<|channel|>final<|message|>It prints 1.",
+            "It prints 1.", null, "stop"),
+        new("23 built-in beside a function call, dropped",
+            "<|channel|>analysis to=python code<|message|>print(1)<|call|><|start|>assistant<|channel|>commentary to=functions.run <|constrain|>json<|message|>{\"cmd\":\"python -c 1\"}<|call|>",
+            null, null, "tool_calls", [("run", "{\"cmd\":\"python -c 1\"}")]),
         new("24 recipient without functions prefix",
             "<|channel|>commentary to=read_file <|constrain|>json<|message|>{\"p\":1}",
             null, null, "tool_calls", [("read_file", "{\"p\":1}")]),
