@@ -16,7 +16,7 @@ public sealed partial class LlamaServerSimulator
     /// <summary>llama-server's routes beyond chat (llama-server.md §4): completions, embeddings, rerank, tokenize, apply-template, slots.</summary>
     private void MapOtherRoutes(WebApplication app)
     {
-        foreach (var path in (string[])["/v1/completions", "/completions", "/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank", "/tokenize", "/detokenize", "/apply-template"])
+        foreach (var path in (string[])["/v1/completions", "/completions", "/v1/embeddings", "/embeddings", "/v1/rerank", "/rerank", "/tokenize", "/detokenize", "/apply-template", "/completion"])
         {
             app.MapPost(path, async (HttpContext context) =>
             {
@@ -31,6 +31,13 @@ public sealed partial class LlamaServerSimulator
                 }
 
                 var request = JsonNode.Parse(body) as JsonObject ?? [];
+                if (path == "/apply-template" && !Options.ApplyTemplateAvailable)
+                {
+                    context.Response.StatusCode = 404;
+                    await context.Response.WriteAsync("File Not Found", context.RequestAborted);
+                    return;
+                }
+
                 await (path switch
                 {
                     "/v1/completions" or "/completions" => CompletionAsync(context, request),
@@ -49,7 +56,8 @@ public sealed partial class LlamaServerSimulator
                     }),
                     // Four characters make a token, as for the prompt sizes in usage.
                     "/tokenize" => Json(context, new JsonObject { ["tokens"] = new JsonArray([.. Enumerable.Range(0, Math.Max(1, (request["content"]?.ToString().Length ?? 0) / 4)).Select(id => (JsonNode?)id)]) }),
-                    "/apply-template" => Json(context, new JsonObject { ["prompt"] = SimPromptCache.Render(request) }),
+                    "/apply-template" => Json(context, new JsonObject { ["prompt"] = RenderForContinuation(request) }),
+                    "/completion" => NativeCompletionAsync(context, request),
                     _ => Json(context, new JsonObject { ["content"] = "Hello world" }),
                 });
             });

@@ -32,6 +32,9 @@ public sealed record SimulatorOptions
     /// <summary>Serve <c>/props</c>; builds before it existed answer 404.</summary>
     public bool PropsAvailable { get; init; } = true;
 
+    /// <summary>False: an older build without <c>POST /apply-template</c> (404).</summary>
+    public bool ApplyTemplateAvailable { get; init; } = true;
+
     /// <summary><c>/props</c> <c>total_slots</c> (llama-server's <c>-np</c>).</summary>
     public int TotalSlots { get; init; } = 4;
 

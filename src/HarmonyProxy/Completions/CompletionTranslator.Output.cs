@@ -45,6 +45,12 @@ internal sealed partial class CompletionTranslator
         }
 
         ReasoningTokens++;
+        if (_reasoningSeparatorDone)
+        {
+            separate = false;
+            _reasoningSeparatorDone = false;
+        }
+
         CaptureReasoning(text, separate);
         LoopDetector?.Feed(text);
         switch (_output.Reasoning)

@@ -32,6 +32,9 @@ internal sealed partial class CompletionTranslator
             }
         }
 
+        /// <summary>The message already open goes on (a continuation): its first text is not a new paragraph.</summary>
+        public void ContinueMessage() => _firstText = false;
+
         public void OnText(ReadOnlySpan<char> text)
         {
             switch (_role)

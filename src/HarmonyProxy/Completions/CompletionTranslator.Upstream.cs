@@ -19,7 +19,7 @@ internal sealed partial class CompletionTranslator : ILlamaServerChunkHandler
     /// <summary>Takes one upstream SSE event's data (a chunk, a whole completion, an error, or [DONE]).</summary>
     public UpstreamEventKind ProcessEvent(ReadOnlySpan<byte> data)
     {
-        var kind = _reader.Read(data, this);
+        var kind = _nativeCompletion ? _reader.ReadNativeCompletion(data, this) : _reader.Read(data, this);
         if (kind == UpstreamEventKind.Chunk)
         {
             ChunkRead = true;

@@ -75,27 +75,33 @@ internal sealed partial class CompletionTranslator
             throw new InvalidOperationException("Output already started; the completion cannot be restarted.");
         }
 
+        ForgetParsing();
+        _unansweredBuiltIn = null;
+        _unofferedBuiltIns = 0;
+        _calls.Clear();
+        _nativeCallIds.Clear();
+        _nativeCalls = 0;
+        _callsLetThrough = 0;
+        DroppedToolCalls = 0;
+        _usage = null;
+        _upstreamDeltas = 0;
+        ReasoningTokens = 0;
+        ChunkRead = false;
+    }
+
+    /// <summary>What the parsers and the last attempt's failure held: a new request's text starts from nothing.</summary>
+    private void ForgetParsing()
+    {
         _contentParser = null;
         _reasoningParser = null;
         _contentRoute = new ParserRoute(this);
         _reasoningRoute = new ParserRoute(this);
         _fallbackText = null;
         _upstreamToolCalls.Clear();
-        _unansweredBuiltIn = null;
-        _unofferedBuiltIns = 0;
-        _calls.Clear();
-        _nativeCallIds.Clear();
         ReasoningCapture?.Clear();
         LoopDetector?.Reset();
-        _nativeCalls = 0;
-        _callsLetThrough = 0;
-        DroppedToolCalls = 0;
         _upstreamStructured = false;
         _upstreamFinish = null;
-        _usage = null;
-        _upstreamDeltas = 0;
-        ReasoningTokens = 0;
-        ChunkRead = false;
         UpstreamError = null;
     }
 

@@ -1,6 +1,5 @@
 using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
-using HarmonyProxy.Memory;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
@@ -39,7 +38,6 @@ internal sealed class CompletionForwarder(
     IOptionsMonitor<UpstreamOptions> upstreamOptions,
     IOptionsMonitor<ParserOptions> parser,
     IOptionsMonitor<LoopGuardOptions> loopGuard,
-    IOptionsMonitor<ReasoningMemoryOptions> memoryOptions,
     ILogger<CompletionForwarder> logger)
 {
     internal UpstreamClient Upstream => upstream;
@@ -55,7 +53,7 @@ internal sealed class CompletionForwarder(
     internal ILogger Logger => logger;
 
     private ForwarderSettings Settings() =>
-        new(upstreamOptions.CurrentValue, parser.CurrentValue, loopGuard.CurrentValue, memoryOptions.CurrentValue.Enabled);
+        new(upstreamOptions.CurrentValue, parser.CurrentValue, loopGuard.CurrentValue);
 
     /// <summary>Forwards one prepared request; the channel has received its whole response when this returns.</summary>
     public async Task<CompletionResult> ForwardAsync(ForwardRequest request, IClientChannel channel)

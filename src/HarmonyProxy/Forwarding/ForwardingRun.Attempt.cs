@@ -14,6 +14,10 @@ internal sealed partial class ForwardingRun
     private byte[]? _recoveredBody;
     private bool _rawReparseTried;
     private bool _historyRepairTried;
+    private bool _continuationTried;
+
+    /// <summary>The <c>/completion</c> body that continues the turn, while the attempt is a continuation.</summary>
+    private byte[]? _completionBody;
     private bool _backendReported;
     private bool _cannotMove;
 
@@ -45,7 +49,8 @@ internal sealed partial class ForwardingRun
             RetriesLeft: forwarder.Retry.MaxRetries - attemptNumber,
             AnotherBackend: Backends.HasAnother,
             CanReparseRaw: kind == UpstreamErrorKind.ParseFailure && _recoveredBody is not null,
-            CanRepairHistory: kind == UpstreamErrorKind.TemplateHistory && _recoveredBody is not null));
+            CanRepairHistory: kind == UpstreamErrorKind.TemplateHistory && _recoveredBody is not null,
+            CanContinue: kind == UpstreamErrorKind.ParseFailure && !_continuationTried && channel.Translator.CanContinue));
         if (action != RetryAction.Stop && _attempts.Count > 0)
         {
             _attempts[^1] = _attempts[^1] with { Next = NextName(action) };
@@ -100,6 +105,12 @@ internal sealed partial class ForwardingRun
         }
 
         var last = _attempts[^1];
+        _completionBody = null;
+        if (action == RetryAction.Continue)
+        {
+            return await ContinueAsync(last.Number);
+        }
+
         channel.Restart();
         switch (action)
         {
@@ -132,6 +143,37 @@ internal sealed partial class ForwardingRun
         }
     }
 
+    /// <summary>
+    /// Step 2a for a turn llama-server's parser broke while the client read its reasoning: the
+    /// prompt its template renders, the analysis so far, and <c>/completion</c> goes on from
+    /// there on the same backend; where the template cannot be had (an older build), the turn
+    /// starts over as a raw re-request after a visible break in the reasoning.
+    /// </summary>
+    private async ValueTask<string> ContinueAsync(int failedAttempt)
+    {
+        _continuationTried = true;
+        var translator = channel.Translator;
+        var prompt = await LlamaServerTemplate.RenderAsync(forwarder.Upstream, Backends.Current.ApiBase, _body, Watchdog.Token);
+        string kind;
+        if (prompt is not null)
+        {
+            _completionBody = RecoveryRequests.Continuation(_body, prompt, translator.ReasoningCapture!.ToString());
+            translator.ContinueFromCompletion();
+            kind = Continuation;
+        }
+        else
+        {
+            _rawReparseTried = true;
+            _body = RecoveryRequests.WithRawOutput(_body);
+            translator.StartOverAfterBreak();
+            kind = StartOver;
+        }
+
+        _recovery = _recovery is null ? kind : _recovery + "+" + kind;
+        Log.UpstreamRecoveryStarted(forwarder.Logger, RequestId, failedAttempt, "parse failure after reasoning was shown", _lastFailure?.Code ?? "upstream_error", kind);
+        return kind;
+    }
+
     /// <summary>Steps 2b and 2c for one backend.</summary>
     private async ValueTask<AttemptOutcome> SendAndRelayAsync(Backend backend)
     {
@@ -143,7 +185,9 @@ internal sealed partial class ForwardingRun
             // Step 2b: the send: UpstreamClient → the backend's breaker → first-byte timeout; given
             // up early when the backend fails its health probe meanwhile
             using var send = CancellationTokenSource.CreateLinkedTokenSource(Watchdog.Token, probeFailed);
-            response = await forwarder.Upstream.SendChatAsync(backend.ApiBase, _body, request.ClientAuthorization, send.Token);
+            response = _completionBody is { } completion
+                ? await forwarder.Upstream.SendAsync(HttpMethod.Post, new Uri(backend.ApiBase, "../completion").ToString(), completion, "application/json", "text/event-stream", request.ClientAuthorization, send.Token)
+                : await forwarder.Upstream.SendChatAsync(backend.ApiBase, _body, request.ClientAuthorization, send.Token);
         }
         catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or BrokenCircuitException or TimeoutRejectedException)
         {
@@ -204,6 +248,7 @@ internal sealed partial class ForwardingRun
         RetryAction.Resend => RetryReasons.Resend,
         RetryAction.AnotherBackend => RetryReasons.AnotherBackend,
         RetryAction.RawReparse => RawReparse,
+        RetryAction.Continue => Continuation,
         _ => HistoryRepair,
     };
 }

@@ -16,6 +16,8 @@ internal sealed partial class ForwardingRun(CompletionForwarder forwarder, Forwa
 {
     private const string RawReparse = "raw_reparse";
     private const string HistoryRepair = "history_repair";
+    private const string Continuation = "continuation";
+    private const string StartOver = "start_over";
 
     /// <summary>How far back, in characters, repeated reasoning is counted.</summary>
     private const int ReasoningLoopWindow = 16 * 1024;
@@ -156,7 +158,8 @@ internal sealed partial class ForwardingRun(CompletionForwarder forwarder, Forwa
             // About four bytes of JSON per token: rough, and only used when llama-server reports no usage.
             EstimatedPromptTokens = request.Prepared.UpstreamBody.Length / 4,
             Created = forwarder.Time.GetUtcNow().ToUnixTimeSeconds(),
-            ReasoningCapture = options.RememberReasoning ? new System.Text.StringBuilder() : null,
+            // For the reasoning memory (a tool-call turn), and for a turn broken while reasoning to go on from.
+            ReasoningCapture = new System.Text.StringBuilder(),
             LoopDetector = options.LoopGuard.ReasoningRepeatChars > 0
                 ? new ReasoningLoopDetector(options.LoopGuard.ReasoningRepeatChars, options.LoopGuard.ReasoningRepeatCount, ReasoningLoopWindow)
                 : null,

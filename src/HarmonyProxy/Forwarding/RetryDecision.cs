@@ -19,6 +19,9 @@ internal enum RetryAction
 
     /// <summary>The chat template rejected the history: asked again with it repaired (<c>history_repair</c>).</summary>
     HistoryRepair,
+
+    /// <summary>llama-server's parser failed after the client was shown reasoning: the turn goes on from there (<c>continuation</c>).</summary>
+    Continue,
 }
 
 /// <summary>Everything the decision looks at, and nothing else.</summary>
@@ -29,6 +32,7 @@ internal enum RetryAction
 /// <param name="AnotherBackend">A backend this request has not failed on is there.</param>
 /// <param name="CanReparseRaw">The raw re-parse was not tried yet and the request can ask for raw output.</param>
 /// <param name="CanRepairHistory">The history repair was not tried yet and the history has something to repair.</param>
+/// <param name="CanContinue">The client was shown reasoning and nothing else, and the continuation was not tried yet.</param>
 internal readonly record struct RetryFacts(
     UpstreamErrorKind Kind,
     bool CircuitOpen,
@@ -36,7 +40,8 @@ internal readonly record struct RetryFacts(
     int RetriesLeft,
     bool AnotherBackend,
     bool CanReparseRaw,
-    bool CanRepairHistory);
+    bool CanRepairHistory,
+    bool CanContinue = false);
 
 /// <summary>
 /// The one retry decision (DESIGN.md, "One retry budget"): every resend, move and recovery of a
@@ -46,14 +51,17 @@ internal readonly record struct RetryFacts(
 internal static class RetryDecision
 {
     /// <summary>
-    /// Never after output (it would be shown twice) nor past the budget; a failure of llama-server's
+    /// Never past the budget, nor after output (it would be shown twice) but to continue a turn
+    /// llama-server's parser broke while the client read its reasoning; a failure of llama-server's
     /// own gpt-oss handling is avoided by asking differently, once each; a transient failure goes
     /// to another backend when there is one, else to the same one again (not through an open breaker);
     /// a deterministic failure is the answer.
     /// </summary>
     public static RetryAction Decide(in RetryFacts facts) => facts switch
     {
-        { OutputStarted: true } or { RetriesLeft: <= 0 } => RetryAction.Stop,
+        { RetriesLeft: <= 0 } => RetryAction.Stop,
+        { OutputStarted: true, Kind: UpstreamErrorKind.ParseFailure, CanContinue: true } => RetryAction.Continue,
+        { OutputStarted: true } => RetryAction.Stop,
         { Kind: UpstreamErrorKind.ParseFailure, CanReparseRaw: true } => RetryAction.RawReparse,
         { Kind: UpstreamErrorKind.TemplateHistory, CanRepairHistory: true } => RetryAction.HistoryRepair,
         { Kind: UpstreamErrorKind.Transient, AnotherBackend: true } => RetryAction.AnotherBackend,

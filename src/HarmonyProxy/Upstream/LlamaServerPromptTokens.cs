@@ -18,18 +18,7 @@ internal static class LlamaServerPromptTokens
         ArgumentNullException.ThrowIfNull(upstream);
         try
         {
-            string? prompt;
-            using (var rendered = await upstream.SendAsync(HttpMethod.Post, "../apply-template", chatRequest, "application/json", "application/json", clientAuthorization: null, cancellationToken))
-            {
-                if (!rendered.IsSuccessStatusCode)
-                {
-                    return null;
-                }
-
-                using var document = JsonDocument.Parse(await UpstreamBodies.ReadBoundedAsync(rendered.Content, MaxBodyBytes, cancellationToken));
-                prompt = document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("prompt", out var text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
-            }
-
+            var prompt = await LlamaServerTemplate.RenderAsync(upstream, apiBase: null, chatRequest, cancellationToken);
             if (prompt is null)
             {
                 return null;

@@ -111,20 +111,28 @@ internal sealed partial class LlamaServerChunkReader
                     handler.Usage(data[start..(int)reader.BytesConsumed]);
                 }
             }
-            else if (reader.ValueTextEquals("error"u8))
+            else if (ErrorOrSkipped(ref reader, data, handler))
             {
-                reader.Read();
-                handler.Error(ReadError(ref reader, data));
                 return UpstreamEventKind.Error;
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
             }
         }
 
         return UpstreamEventKind.Chunk;
+    }
+
+    /// <summary>At a property no reader wants: an <c>error</c> goes to the handler (true), anything else is skipped.</summary>
+    private static bool ErrorOrSkipped(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, ILlamaServerChunkHandler handler)
+    {
+        var isError = reader.ValueTextEquals("error"u8);
+        reader.Read();
+        if (isError)
+        {
+            handler.Error(ReadError(ref reader, data));
+            return true;
+        }
+
+        reader.Skip();
+        return false;
     }
 
     private void ReadChoices(ref Utf8JsonReader reader, ReadOnlySpan<byte> data, ILlamaServerChunkHandler handler)

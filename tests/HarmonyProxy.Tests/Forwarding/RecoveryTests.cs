@@ -79,21 +79,6 @@ public sealed class RecoveryTests
     }
 
     [Fact]
-    public async Task ParseFailure_AfterReasoningTheClientSaw_IsNotResent()
-    {
-        await using var harness = await LoopbackHarness.StartAsync(SimFlavour.Parsed);
-        harness.Simulator.Options = harness.Simulator.Options with { ParseFailure = SimParseFailure.AfterReasoning };
-
-        using var response = await harness.Http.PostAsync("/v1/chat/completions", Json(stream: true, """[{"role":"user","content":"hi"}]"""));
-        var parsed = ClientStream.Parse(await response.Content.ReadAsStringAsync());
-
-        Assert.Equal("The user greets us. We should answer briefly and offer help.", parsed.Reasoning);
-        Assert.Contains("Failed to parse input", parsed.Error!["message"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.True(parsed.EndedWithDone);
-        Assert.Equal(1, harness.Simulator.ChatRequestCount);
-    }
-
-    [Fact]
     public async Task ParseFailure_RawRequestFailsToo_IsNotRepeated()
     {
         await using var harness = await LoopbackHarness.StartAsync(SimFlavour.Parsed);

@@ -26,6 +26,9 @@ public sealed class RetryDecisionTests
         ["deterministic: stop"] = (Fresh with { Kind = UpstreamErrorKind.Deterministic, AnotherBackend = true }, RetryAction.Stop),
         ["after output: stop"] = (Fresh with { OutputStarted = true, AnotherBackend = true }, RetryAction.Stop),
         ["after output, parser failure: stop"] = (Fresh with { OutputStarted = true, Kind = UpstreamErrorKind.ParseFailure }, RetryAction.Stop),
+        ["after reasoning only, parser failure: continue"] = (Fresh with { OutputStarted = true, Kind = UpstreamErrorKind.ParseFailure, CanContinue = true }, RetryAction.Continue),
+        ["after reasoning only, transient: stop"] = (Fresh with { OutputStarted = true, CanContinue = true, AnotherBackend = true }, RetryAction.Stop),
+        ["after reasoning only, budget spent: stop"] = (Fresh with { OutputStarted = true, Kind = UpstreamErrorKind.ParseFailure, CanContinue = true, RetriesLeft = 0 }, RetryAction.Stop),
         ["budget spent: stop"] = (Fresh with { RetriesLeft = 0, AnotherBackend = true }, RetryAction.Stop),
         ["budget spent, parser failure: stop"] = (Fresh with { RetriesLeft = 0, Kind = UpstreamErrorKind.ParseFailure }, RetryAction.Stop),
     };
