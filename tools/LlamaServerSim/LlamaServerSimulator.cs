@@ -91,13 +91,14 @@ public sealed partial class LlamaServerSimulator : IAsyncDisposable
     {
         app.MapGet("/health", (HttpContext context) => Options.Ready ? Results.Json(new { status = "ok" }) : LoadingModel(context));
         app.MapGet("/v1/health", (HttpContext context) => Options.Ready ? Results.Json(new { status = "ok" }) : LoadingModel(context));
-        app.MapGet("/v1/models", (HttpContext context) => Options.Ready ? Results.Text(ModelsJson(), "application/json") : LoadingModel(context));
-        app.MapGet("/models", (HttpContext context) => Options.Ready ? Results.Text(ModelsJson(), "application/json") : LoadingModel(context));
+        app.MapGet("/v1/models", (HttpContext context) => Options.Ready ? Results.Text(Options.RouterModels is null ? ModelsJson() : RouterModelsJson(), "application/json") : LoadingModel(context));
+        app.MapGet("/models", (HttpContext context) => Options.Ready ? Results.Text(Options.RouterModels is null ? ModelsJson() : RouterModelsJson(), "application/json") : LoadingModel(context));
         app.MapGet("/v1/models/{id}", (string id) => id == Options.Model
             ? Results.Text(JsonSerializer.Serialize(ModelEntry(), Compact), "application/json")
             : Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404));
         app.MapGet("/props", (HttpContext context) => !Options.PropsAvailable
             ? Results.Json(Error("File Not Found", "not_found_error", 404), statusCode: 404)
+            : Options.RouterModels is not null ? RouterProps(context)
             : Options.Ready ? Results.Text(PropsJson(), "application/json") : LoadingModel(context));
         app.MapPost("/v1/chat/completions", ChatAsync);
         app.MapPost("/chat/completions", ChatAsync);
@@ -142,6 +143,12 @@ public sealed partial class LlamaServerSimulator : IAsyncDisposable
         }
 
         _requests.Enqueue(request);
+        if (Options.RouterModels is not null && !RouteToModel(request["model"]?.GetValue<string>()))
+        {
+            await WriteErrorAsync(context, 400, $"model '{request["model"]}' not found", "invalid_request_error");
+            return;
+        }
+
         var script = _scripts.TryDequeue(out var queued) ? queued : RandomFault() ?? new SimScript();
         if (!Options.Ready)
         {

@@ -32,6 +32,12 @@ public sealed record SimulatorOptions
     /// <summary>Serve <c>/props</c>; builds before it existed answer 404.</summary>
     public bool PropsAvailable { get; init; } = true;
 
+    /// <summary>
+    /// llama-server's router mode (<c>--models-dir</c>): these models, the first loaded, the others
+    /// unloaded until a request names one; null: one model (<see cref="Model"/>).
+    /// </summary>
+    public IReadOnlyList<string>? RouterModels { get; init; }
+
     /// <summary>False: an older build without <c>POST /apply-template</c> (404).</summary>
     public bool ApplyTemplateAvailable { get; init; } = true;
 

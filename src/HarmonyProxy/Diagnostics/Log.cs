@@ -92,6 +92,10 @@ internal static partial class Log
         Message = "Backend {Backend} did not answer its probe ({Exception})")]
     public static partial void BackendProbeFailed(ILogger logger, string backend, string exception);
 
+    [LoggerMessage(EventId = 30, EventName = "BackendModelsUnread", Level = LogLevel.Debug,
+        Message = "Backend {Backend}: its model list could not be read ({Reason}); the last one stands")]
+    public static partial void BackendModelsUnread(ILogger logger, string backend, string reason);
+
     [LoggerMessage(EventId = 28, EventName = "BackendEjectedByProbe", Level = LogLevel.Warning,
         Message = "Backend {Backend} failed its health probe ({Reason}): set aside; requests waiting on it for a first byte move to another backend")]
     public static partial void BackendEjectedByProbe(ILogger logger, string backend, string reason);

@@ -4,6 +4,7 @@ using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Forwarding;
 using HarmonyProxy.Security;
 using HarmonyProxy.Upstream;
+using HarmonyProxy.Wire;
 using Microsoft.Extensions.Options;
 
 namespace HarmonyProxy.Endpoints;
@@ -34,9 +35,9 @@ internal static class PassThroughApi
 
     public static IEndpointRouteBuilder MapPassThroughApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
+        app.MapGet("/v1/models", (HttpContext context, PassThrough upstream) => ModelsAsync(context, upstream));
         app.MapGet("/v1/models/{**id}", (HttpContext context, PassThrough upstream, string id) => ForwardAsync(context, upstream, HttpMethod.Get, "models/" + Uri.EscapeDataString(id)));
-        app.MapGet("/models", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "models"));
+        app.MapGet("/models", (HttpContext context, PassThrough upstream) => ModelsAsync(context, upstream));
         app.MapGet("/props", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../props"));
         app.MapGet("/health", (HttpContext context, PassThrough upstream) => ForwardAsync(context, upstream, HttpMethod.Get, "../health"));
         foreach (var (route, upstreamPath) in Posts)
@@ -52,9 +53,11 @@ internal static class PassThroughApi
         path.StartsWithSegments("/props") || Posts.Any(post => path.StartsWithSegments(post.Route));
 
     /// <summary>What a route passed through needs: llama-server, the one retry strategy, the reporter.</summary>
-    internal sealed class PassThrough(UpstreamClient upstream, ForwarderRetry retry, CompletionReporter reporter, TimeProvider time)
+    internal sealed class PassThrough(UpstreamClient upstream, BackendPool pool, ForwarderRetry retry, CompletionReporter reporter, TimeProvider time)
     {
         public UpstreamClient Upstream => upstream;
+
+        public BackendPool Pool => pool;
 
         public ForwarderRetry Retry => retry;
 
@@ -63,10 +66,48 @@ internal static class PassThroughApi
         public TimeProvider Time => time;
     }
 
+    /// <summary>
+    /// The model list: with several models among the backends (several servers, a router), every
+    /// one once with its status; else the first llama-server's own list, passed through.
+    /// </summary>
+    private static async Task ModelsAsync(HttpContext context, PassThrough passThrough)
+    {
+        if (!passThrough.Pool.RoutesByModel)
+        {
+            await ForwardAsync(context, passThrough, HttpMethod.Get, "models");
+            return;
+        }
+
+        var started = passThrough.Time.GetTimestamp();
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(ModelList.Write(passThrough.Pool.ServedModels(), passThrough.Time.GetUtcNow().ToUnixTimeSeconds()), context.RequestAborted);
+        Report(context, passThrough, CompletionOutcome.Ok, started);
+    }
+
     private static async Task ForwardAsync(HttpContext context, PassThrough passThrough, HttpMethod method, string path)
     {
         var started = passThrough.Time.GetTimestamp();
-        var outcome = await RelayAsync(context, passThrough, method, path);
+        var outcome = await RelayAsync(context, passThrough, method, method == HttpMethod.Get ? path + Query(context, passThrough.Pool.Primary) : path);
+        Report(context, passThrough, outcome, started);
+    }
+
+    /// <summary>
+    /// A GET's query string goes up; a router (several models behind one llama-server) answers
+    /// <c>/props</c> for one model, so one is named when the client named none: the first loaded.
+    /// </summary>
+    private static string Query(HttpContext context, Backend primary)
+    {
+        var query = context.Request.QueryString;
+        if (primary.IsRouter && !context.Request.Query.ContainsKey("model") && primary.Models.Count > 0)
+        {
+            var model = primary.Models.FirstOrDefault(entry => entry.State == LlamaServerModels.Loaded) ?? primary.Models[0];
+            query = query.Add("model", model.Id);
+        }
+
+        return query.Value ?? string.Empty;
+    }
+
+    private static void Report(HttpContext context, PassThrough passThrough, CompletionOutcome outcome, long started) =>
         passThrough.Reporter.Report(context, new CompletionResult
         {
             RequestId = context.TraceIdentifier,
@@ -75,7 +116,6 @@ internal static class PassThroughApi
             Status = context.Response.StatusCode,
             DurationSeconds = passThrough.Time.GetElapsedTime(started).TotalSeconds,
         });
-    }
 
     private static async Task<CompletionOutcome> RelayAsync(HttpContext context, PassThrough passThrough, HttpMethod method, string path)
     {

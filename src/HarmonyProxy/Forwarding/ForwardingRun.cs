@@ -45,15 +45,24 @@ internal sealed partial class ForwardingRun(CompletionForwarder forwarder, Forwa
 
     public async Task<CompletionResult> RunAsync()
     {
-        // Step 1: a slot on a backend (the conversation's, unless it is full while another is free), or 429
-        var lease = await forwarder.Pool.AcquireAsync(request.AffinityKey, avoid: null, request.ClientAborted);
+        // Step 1: a slot on a backend that serves the model (the conversation's, unless it is full
+        // while another is free), or 404 for a model none serves, or 429
+        var model = request.Prepared.Model;
+        if (!forwarder.Pool.Serves(model))
+        {
+            var served = string.Join(", ", forwarder.Pool.ServedModels().Select(served => served.Id));
+            await channel.FailAsync(new UpstreamFailure(404, $"The model '{model}' does not exist on this proxy's llama-servers; they serve: {served}.", OpenAiError.InvalidRequest, "model_not_found"));
+            return Result(CompletionOutcome.ClientError, "model_not_found");
+        }
+
+        var lease = await forwarder.Pool.AcquireAsync(request.AffinityKey, avoid: null, model, request.ClientAborted);
         if (lease is null)
         {
             await channel.FailAsync(new UpstreamFailure(429, "Too many requests are waiting for the upstream llama-server; retry shortly.", "rate_limit_error", "queue_full", TimeSpan.FromSeconds(1)));
             return Result(CompletionOutcome.Rejected, "queue_full");
         }
 
-        _backends = new BackendChoice(forwarder.Pool, lease, request.AffinityKey);
+        _backends = new BackendChoice(forwarder.Pool, lease, request.AffinityKey, model);
         var upstream = options.Upstream;
         var watchdog = _watchdog = new StreamWatchdog(new WatchdogLimits(upstream.ReadTimeout, upstream.NoVisibleOutputTimeout, upstream.TotalTimeout), forwarder.Time, request.ClientAborted);
         using var shutdown = request.Shutdown.Register(static state => ((StreamWatchdog)state!).EndForShutdown(), watchdog);

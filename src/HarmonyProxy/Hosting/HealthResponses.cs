@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HarmonyProxy.Upstream;
 using HarmonyProxy.Wire;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -21,6 +22,24 @@ internal static class HealthResponses
             json.WriteStartObject(name);
             json.WriteString("status", entry.Status.ToString().ToLowerInvariant());
             json.WriteString("description", entry.Description);
+            if (entry.Data.TryGetValue(UpstreamReadinessCheck.ModelsData, out var data) && data is IReadOnlyDictionary<string, IReadOnlyList<LlamaServerModel>> models)
+            {
+                // Each backend's models and their status: {"127.0.0.1:8080":{"gpt-oss-20b":"loaded"}}.
+                json.WriteStartObject("models");
+                foreach (var (backend, list) in models)
+                {
+                    json.WriteStartObject(backend);
+                    foreach (var model in list)
+                    {
+                        json.WriteString(model.Id, model.State);
+                    }
+
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
         }
 

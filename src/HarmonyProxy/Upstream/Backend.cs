@@ -17,6 +17,15 @@ internal sealed class Backend(Uri apiBase, int index)
     /// <summary><c>total_slots</c> from its <c>/props</c>, when read.</summary>
     public int? TotalSlots { get; set; }
 
+    /// <summary>The models its <c>/v1/models</c> lists (empty until read); replaced as a whole.</summary>
+    public IReadOnlyList<Wire.LlamaServerModel> Models { get; set; } = [];
+
+    /// <summary>llama-server's router mode: several models, each loaded on demand, each with a status.</summary>
+    public bool IsRouter => Models.Any(model => model.Status is not null);
+
+    /// <summary>True when it lists <paramref name="model"/> (by id or alias).</summary>
+    public bool Serves(string model) => Models.Any(entry => entry.Answers(model));
+
     /// <summary>Failures in a row; the ejection grows with them.</summary>
     public int Failures { get; set; }
 

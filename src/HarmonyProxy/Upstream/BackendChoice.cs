@@ -5,7 +5,7 @@ namespace HarmonyProxy.Upstream;
 /// output: the failed one is reported (ejected for a while) and avoided, and a slot on another
 /// is taken before the old one is given back. With one backend there is nowhere to move.
 /// </summary>
-internal sealed class BackendChoice(BackendPool pool, BackendLease lease, string? affinityKey) : IDisposable
+internal sealed class BackendChoice(BackendPool pool, BackendLease lease, string? affinityKey, string? model = null) : IDisposable
 {
     private readonly List<Backend> _failed = [];
 
@@ -13,10 +13,11 @@ internal sealed class BackendChoice(BackendPool pool, BackendLease lease, string
 
     public Backend Current => Lease.Backend;
 
-    public bool CanMove => pool.Backends.Count > 1;
+    /// <summary>Another backend serves the request's model.</summary>
+    public bool CanMove => pool.For(model).Count > 1;
 
-    /// <summary>A backend this request has not failed on, besides the current one, is configured.</summary>
-    public bool HasAnother => pool.Backends.Count > _failed.Count + 1;
+    /// <summary>A backend serving the request's model that it has not failed on, besides the current one, is configured.</summary>
+    public bool HasAnother => pool.For(model).Count > _failed.Count + 1;
 
     public void Succeeded() => pool.ReportSuccess(Current);
 
@@ -31,7 +32,7 @@ internal sealed class BackendChoice(BackendPool pool, BackendLease lease, string
         }
 
         _failed.Add(Current);
-        if (await pool.AcquireAsync(affinityKey, _failed, cancellationToken) is not { } next)
+        if (await pool.AcquireAsync(affinityKey, _failed, model, cancellationToken) is not { } next)
         {
             return false;
         }

@@ -4,9 +4,11 @@ using Microsoft.Extensions.Options;
 namespace HarmonyProxy.Upstream;
 
 /// <summary>
-/// With several backends: reads each one's <c>/props</c> for its slot count (the pool's cap for it,
-/// unless one is configured), and probes every one's <c>/health</c>: one that does not answer 200
-/// within <c>ReadinessTimeout</c> is ejected and the requests waiting on it move
+/// Reads every backend's <c>/v1/models</c> (which models it serves and, in router mode, whether
+/// each is loaded: <see cref="BackendPool.ObserveModels"/>). With several backends it also reads
+/// each one's <c>/props</c> for its slot count (the pool's cap for it, unless one is configured),
+/// and probes every one's <c>/health</c>: one that does not answer 200 within
+/// <c>ReadinessTimeout</c> is ejected and the requests waiting on it move
 /// (<see cref="BackendPool.ReportProbeFailure"/>); an ejected one that answers returns at once
 /// rather than when its back-off ends. One pass every <c>Upstream:BackendProbeInterval</c>.
 /// </summary>
@@ -15,9 +17,14 @@ internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, 
     /// <summary>Slots are read again every this many passes (a llama-server may restart with another <c>-np</c>).</summary>
     private const int PropsEveryPasses = 12;
 
+    /// <summary>A router may list many models; anything past this is not a model list.</summary>
+    private const int MaxModelsBytes = 4 * 1024 * 1024;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.SeveralBackends)
+        var several = options.Value.SeveralBackends;
+        var readModels = options.Value.ModelProbe;
+        if (!several && !readModels)
         {
             return;
         }
@@ -30,7 +37,15 @@ internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, 
             {
                 foreach (var backend in pool.Backends)
                 {
-                    await ProbeAsync(backend, readProps: pass % PropsEveryPasses == 0 || backend.TotalSlots is null, stoppingToken);
+                    if (several)
+                    {
+                        await ProbeAsync(backend, readProps: pass % PropsEveryPasses == 0 || backend.TotalSlots is null, stoppingToken);
+                    }
+
+                    if (readModels)
+                    {
+                        await ReadModelsAsync(backend, stoppingToken);
+                    }
                 }
 
                 pass++;
@@ -81,6 +96,26 @@ internal sealed class BackendMonitor(BackendPool pool, UpstreamClient upstream, 
             }
 
             ProbeFailed(backend, exception.GetType().Name);
+        }
+    }
+
+    /// <summary>The models one backend lists; nothing changes when it cannot say (down, no such route).</summary>
+    internal async Task ReadModelsAsync(Backend backend, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(options.Value.ReadinessTimeout);
+        try
+        {
+            using var response = await upstream.GetAsync(new Uri(backend.ApiBase, "models").ToString(), clientAuthorization: null, deadline.Token);
+            if (response.IsSuccessStatusCode && LlamaServerModels.Parse(await UpstreamBodies.ReadBoundedAsync(response.Content, MaxModelsBytes, deadline.Token)) is { Count: > 0 } models)
+            {
+                pool.ObserveModels(backend, models);
+            }
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Whatever a backend answers, learning its models never stops the proxy: the last list stands.
+            Diagnostics.Log.BackendModelsUnread(logger, backend.Name, exception.GetType().Name);
         }
     }
 

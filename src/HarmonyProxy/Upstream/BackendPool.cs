@@ -14,7 +14,7 @@ namespace HarmonyProxy.Upstream;
 /// doubles with each failure in a row (1 s to 60 s): it is chosen again only when no healthy
 /// backend is left, or once the back-off is over.
 /// </summary>
-internal sealed class BackendPool
+internal sealed partial class BackendPool
 {
     private static readonly TimeSpan FirstEjection = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LongestEjection = TimeSpan.FromSeconds(60);
@@ -90,12 +90,12 @@ internal sealed class BackendPool
     /// <paramref name="avoid"/> (backends that already failed it) while another exists; null when
     /// the queue is full.
     /// </summary>
-    public async ValueTask<BackendLease?> AcquireAsync(string? affinityKey, IReadOnlyCollection<Backend>? avoid, CancellationToken cancellationToken)
+    public async ValueTask<BackendLease?> AcquireAsync(string? affinityKey, IReadOnlyCollection<Backend>? avoid, string? model, CancellationToken cancellationToken)
     {
         Waiter waiter;
         lock (_gate)
         {
-            if (TryPlace(affinityKey, avoid) is { } lease)
+            if (TryPlace(affinityKey, avoid, model) is { } lease)
             {
                 return lease;
             }
@@ -106,7 +106,7 @@ internal sealed class BackendPool
                 return null;
             }
 
-            waiter = new Waiter(affinityKey, avoid);
+            waiter = new Waiter(affinityKey, avoid, model);
             waiter.Node = _waiting.AddLast(waiter);
         }
 
@@ -206,7 +206,7 @@ internal sealed class BackendPool
         for (var node = _waiting.First; node is not null;)
         {
             var next = node.Next;
-            if (TryPlace(node.Value.AffinityKey, node.Value.Avoid) is { } lease)
+            if (TryPlace(node.Value.AffinityKey, node.Value.Avoid, node.Value.Model) is { } lease)
             {
                 _waiting.Remove(node);
                 if (!node.Value.Placed.TrySetResult(lease))
@@ -227,14 +227,15 @@ internal sealed class BackendPool
     }
 
     /// <summary>Under the lock: the preferred backend if it has a free slot, else the least loaded one that has.</summary>
-    private BackendLease? TryPlace(string? affinityKey, IReadOnlyCollection<Backend>? avoid)
+    private BackendLease? TryPlace(string? affinityKey, IReadOnlyCollection<Backend>? avoid, string? model)
     {
         var now = _time.GetTimestamp();
         var backends = _backends;
-        var candidates = backends.Where(b => avoid is null || !avoid.Contains(b)).ToList();
+        var serving = For(model);
+        var candidates = serving.Where(b => avoid is null || !avoid.Contains(b)).ToList();
         if (candidates.Count == 0)
         {
-            candidates = [.. backends];
+            candidates = [.. serving];
         }
 
         var healthy = candidates.Where(b => b.EjectedUntil <= now).ToList();
@@ -282,9 +283,11 @@ internal sealed class BackendPool
         return hash;
     }
 
-    private sealed class Waiter(string? affinityKey, IReadOnlyCollection<Backend>? avoid)
+    private sealed class Waiter(string? affinityKey, IReadOnlyCollection<Backend>? avoid, string? model)
     {
         public string? AffinityKey { get; } = affinityKey;
+
+        public string? Model { get; } = model;
 
         public IReadOnlyCollection<Backend>? Avoid { get; } = avoid;
 

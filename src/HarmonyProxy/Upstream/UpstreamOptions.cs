@@ -120,6 +120,9 @@ internal sealed class UpstreamOptions
     /// <summary>Probe llama-server from start-up until it is ready, and log what was found in one line.</summary>
     public bool StartupReport { get; set; } = true;
 
+    /// <summary>Read every backend's <c>/v1/models</c> each <see cref="BackendProbeInterval"/>: which models it serves (requests are routed by model once there are several) and, in router mode, each one's status.</summary>
+    public bool ModelProbe { get; set; } = true;
+
     /// <summary>The upstream URL with <c>/v1</c> and a trailing slash, ready for relative paths.</summary>
     public Uri ApiBaseUri() => ApiBaseUri(Backends.Count > 0 ? Backends[0] : BaseUrl);
 

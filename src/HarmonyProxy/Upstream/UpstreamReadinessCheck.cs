@@ -58,9 +58,10 @@ internal sealed class UpstreamReadinessCheck(
             var other = setup.Ready ? null : await OtherReadyBackendAsync(settings, cancellationToken);
             var ready = setup.Ready || other is not null;
             metrics.UpstreamReadiness(ready);
-            var result = setup.Ready ? HealthCheckResult.Healthy(setup.State)
-                : other is not null ? HealthCheckResult.Healthy($"backend {other} is ready; the first backend is not: {setup.State}")
-                : HealthCheckResult.Unhealthy(setup.State);
+            var models = ModelsByBackend();
+            var result = setup.Ready ? HealthCheckResult.Healthy(setup.State, models)
+                : other is not null ? HealthCheckResult.Healthy($"backend {other} is ready; the first backend is not: {setup.State}", models)
+                : HealthCheckResult.Unhealthy(setup.State, data: models);
             _cached = result;
             _cachedAt = time.GetTimestamp();
             return result;
@@ -72,6 +73,17 @@ internal sealed class UpstreamReadinessCheck(
     }
 
     public void Dispose() => _probe.Dispose();
+
+    /// <summary>The key under which <c>/readyz</c> shows each backend's models and their status.</summary>
+    public const string ModelsData = "models";
+
+    /// <summary>Each backend's models as last read (router mode: loaded, loading, unloaded, sleeping): the evidence beside the verdict.</summary>
+    private Dictionary<string, object> ModelsByBackend()
+    {
+        var pool = services.GetRequiredService<BackendPool>();
+        var byBackend = pool.Backends.Where(backend => backend.Models.Count > 0).ToDictionary(backend => backend.Name, backend => backend.Models);
+        return byBackend.Count == 0 ? [] : new Dictionary<string, object> { [ModelsData] = byBackend };
+    }
 
     /// <summary>With several backends the proxy is ready while any one is: the first other backend whose <c>/health</c> answers 200, or null.</summary>
     private async Task<string?> OtherReadyBackendAsync(UpstreamOptions settings, CancellationToken cancellationToken)
@@ -113,7 +125,9 @@ internal sealed class UpstreamReadinessCheck(
         {
             return string.Equals(settings.ReadinessProbe, ModelsProbe, StringComparison.OrdinalIgnoreCase)
                 ? await ProbeModelsAsync(upstream, linked.Token)
-                : await ProbePropsAsync(upstream, linked.Token);
+                : services.GetRequiredService<BackendPool>().Primary.IsRouter
+                    ? await ProbeRouterAsync(upstream, linked.Token)
+                    : await ProbePropsAsync(upstream, linked.Token);
         }
         catch (BrokenCircuitException)
         {
@@ -189,6 +203,24 @@ internal sealed class UpstreamReadinessCheck(
                 ? Ready("llama-server answered /health with 200 (it has no /props or /v1/models).")
                 : NotReady($"llama-server answered /v1/models with {(int)response.StatusCode}.");
         }
+    }
+
+    /// <summary>
+    /// llama-server's router mode: its own <c>/health</c> answers for it, and every model it lists
+    /// counts as available whether loaded, loading, sleeping or unloaded (it loads on demand; the
+    /// first request waits for the load, kept alive meanwhile).
+    /// </summary>
+    private static async Task<UpstreamSetup> ProbeRouterAsync(UpstreamClient upstream, CancellationToken cancellationToken)
+    {
+        using var response = await upstream.GetAsync("../health", clientAuthorization: null, cancellationToken);
+        if (OwnKeyRefused(upstream, response, "/health") is { } refused)
+        {
+            return refused;
+        }
+
+        return response.IsSuccessStatusCode || IsUpBehindKey(response.StatusCode)
+            ? Ready("llama-server is ready: a router that loads its models on demand (/health answered 200).")
+            : NotReady($"llama-server's router answered /health with {(int)response.StatusCode}.");
     }
 
     private static async Task<UpstreamSetup> ProbeModelsAsync(UpstreamClient upstream, CancellationToken cancellationToken)

@@ -76,6 +76,12 @@ internal sealed class HarmonyProxyApplication : WebApplicationFactory<Program>
         builder.UseSetting("HarmonyProxy:Upstream:RetryBackoffSeconds", "0.01");
         // The start-up probe would race each test's own upstream mocks; its own tests turn it on.
         builder.UseSetting("HarmonyProxy:Upstream:StartupReport", "false");
+        if (_realUpstream is null)
+        {
+            // So would the model lists read every probe interval; a real upstream (the simulator) answers them.
+            builder.UseSetting("HarmonyProxy:Upstream:ModelProbe", "false");
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
