@@ -30,6 +30,9 @@ builder.AddHarmonyProxyCors();
 // Graceful drain on SIGTERM: not ready, new requests 503, open streams finish or end cleanly
 builder.AddHarmonyProxyDrain();
 
+// The request inspector at /ui: recent requests and their traffic, loopback only unless a token is set
+builder.AddHarmonyProxyInspector();
+
 var app = builder.Build();
 
 // Step 1: the middleware every request passes, in this order (README, Architecture).
@@ -38,6 +41,9 @@ app.UseHarmonyProxyErrors();
 
 // Request ids, one summary line per request, routing and HTTP metrics
 app.UseHarmonyProxyObservability();
+
+// The inspector keeps each API request's traffic, and guards /ui
+app.UseHarmonyProxyInspector();
 
 // While draining: 503 with Retry-After for new requests
 app.UseHarmonyProxyDrain();

@@ -26,8 +26,11 @@ public sealed partial class ArchitectureTests
         { "Upstream", ["Endpoints", "Preparation", "Completions", "Forwarding", "Memory", "Configuration", "Hosting"] },
         { "Security", ["Endpoints", "Preparation", "Completions", "Forwarding", "Configuration", "Hosting"] },
         { "Preparation", ["Endpoints", "Forwarding", "Upstream", "Security", "Configuration", "Hosting"] },
-        { "Forwarding", ["Endpoints", "Security", "Configuration", "Hosting"] },
-        { "Endpoints", ["Configuration", "Hosting"] },
+        { "Forwarding", ["Endpoints", "Security", "Configuration", "Hosting", "Inspector"] },
+        { "Endpoints", ["Configuration", "Hosting", "Inspector"] },
+
+        // The inspector reads what the request reported (Diagnostics' recorder); nothing but Hosting wires it in.
+        { "Inspector", ["Forwarding", "Preparation", "Completions", "Configuration", "Hosting"] },
 
         // Each room owns its options; Configuration only maps the old names and reads the
         // few settings the host is built from, so only Hosting needs it.
@@ -36,7 +39,7 @@ public sealed partial class ArchitectureTests
 
     /// <summary>The rooms of DESIGN.md's table, each a folder of <c>src/HarmonyProxy</c>, and no other.</summary>
     private static readonly string[] Rooms =
-        ["Completions", "Configuration", "Diagnostics", "Endpoints", "Forwarding", "Harmony", "Hosting", "Memory", "Preparation", "Security", "Upstream", "Wire"];
+        ["Completions", "Configuration", "Diagnostics", "Endpoints", "Forwarding", "Harmony", "Hosting", "Inspector", "Memory", "Preparation", "Security", "Upstream", "Wire"];
 
     [Fact]
     public void TheFoldersAreTheRoomsOfTheDesign()

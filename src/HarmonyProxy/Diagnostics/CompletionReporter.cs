@@ -14,6 +14,7 @@ internal sealed class CompletionReporter(ProxyMetrics metrics, ILogger<Completio
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(result);
+        context.Features.Get<ITrafficRecorder>()?.Finished(result);
         context.Features.Set<ICompletionResultFeature>(new CompletionResultFeature(result));
         Record(result);
         CompletionTelemetry.Record(context, result);

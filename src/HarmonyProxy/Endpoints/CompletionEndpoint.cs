@@ -104,6 +104,7 @@ internal sealed class CompletionEndpoint(
             Started = started,
             ClientAborted = context.RequestAborted,
             ExposeErrorDetails = security.CurrentValue.ExposeUpstreamErrorDetails,
+            Recorder = context.Features.Get<ITrafficRecorder>(),
             Shutdown = drain.StreamsMustEnd,
         };
         CompletionResult result;

@@ -1,3 +1,4 @@
+using HarmonyProxy.Diagnostics;
 using System.Buffers;
 using HarmonyProxy.Preparation;
 using Microsoft.AspNetCore.Http.Features;
@@ -62,6 +63,8 @@ internal static class RequestBody
             ArrayPool<byte>.Shared.Return(chunk);
         }
 
-        return buffer.ToArray();
+        var bytes = buffer.ToArray();
+        context.Features.Get<ITrafficRecorder>()?.ClientRequest(bytes);
+        return bytes;
     }
 }

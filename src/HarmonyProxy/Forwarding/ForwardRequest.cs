@@ -1,4 +1,5 @@
 using HarmonyProxy.Completions;
+using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Preparation;
 
 namespace HarmonyProxy.Forwarding;
@@ -32,6 +33,9 @@ internal sealed record ForwardRequest
 
     /// <summary>The client went away.</summary>
     public CancellationToken ClientAborted { get; init; }
+
+    /// <summary>The request inspector's record of this request's traffic, or null when the inspector is off.</summary>
+    public ITrafficRecorder? Recorder { get; init; }
 
     /// <summary>Connection details (upstream host and port, exception text) may go into the client's error (<c>Security:ExposeUpstreamErrorDetails</c>).</summary>
     public bool ExposeErrorDetails { get; init; }

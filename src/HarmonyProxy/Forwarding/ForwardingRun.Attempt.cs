@@ -185,6 +185,7 @@ internal sealed partial class ForwardingRun
             // Step 2b: the send: UpstreamClient → the backend's breaker → first-byte timeout; given
             // up early when the backend fails its health probe meanwhile
             using var send = CancellationTokenSource.CreateLinkedTokenSource(Watchdog.Token, probeFailed);
+            request.Recorder?.UpstreamRequest(_attempts.Count + 1, _completionBody is null ? "chat/completions" : "completion", _completionBody ?? _body);
             response = _completionBody is { } completion
                 ? await forwarder.Upstream.SendAsync(HttpMethod.Post, new Uri(backend.ApiBase, "../completion").ToString(), completion, "application/json", "text/event-stream", request.ClientAuthorization, send.Token)
                 : await forwarder.Upstream.SendChatAsync(backend.ApiBase, _body, request.ClientAuthorization, send.Token);

@@ -1,5 +1,6 @@
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
+using HarmonyProxy.Inspector;
 using HarmonyProxy.Wire;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -61,6 +62,7 @@ internal static class HarmonyProxyEndpointExtensions
         app.MapResponsesApi();
         app.MapMessagesApi();
         app.MapPassThroughApi();
+        app.MapInspectorApi();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthResponses.WriteAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = static check => check.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync });
         if (app.Services.GetRequiredService<IOptions<MetricsEndpointOptions>>().Value.Enabled)

@@ -3,6 +3,7 @@ using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Endpoints;
 using HarmonyProxy.Hosting;
+using HarmonyProxy.Inspector;
 using HarmonyProxy.Memory;
 using HarmonyProxy.Preparation;
 using HarmonyProxy.Security;
@@ -35,6 +36,7 @@ internal static class SettingsSetup
         services.AddOptions<ShutdownOptions>().BindConfiguration(ShutdownOptions.SectionName).CheckedBy(new ShutdownOptionsValidator());
         services.AddOptions<ReasoningMemoryOptions>().BindConfiguration(ReasoningMemoryOptions.SectionName).CheckedBy(new ReasoningMemoryOptionsValidator());
         services.AddOptions<ResponsesOptions>().BindConfiguration(ResponsesOptions.SectionName).CheckedBy(new ResponsesOptionsValidator());
+        services.AddOptions<InspectorOptions>().BindConfiguration(InspectorOptions.SectionName).CheckedBy(new InspectorOptionsValidator());
         return builder;
     }
 
