@@ -19,13 +19,16 @@ internal sealed class InspectorRing(IOptions<InspectorOptions> options, TimeProv
             {
                 // A client that reuses its request id: the newer request is the one kept.
                 _traces.Remove(previous);
+                previous.Value.Evict();
             }
 
             _byId[id] = _traces.AddFirst(trace);
             while (_traces.Count > options.Value.MaxRequests)
             {
-                _byId.Remove(_traces.Last!.Value.Id);
+                var oldest = _traces.Last!.Value;
+                _byId.Remove(oldest.Id);
                 _traces.RemoveLast();
+                oldest.Evict();
             }
         }
 

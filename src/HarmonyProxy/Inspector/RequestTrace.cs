@@ -17,6 +17,9 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
     private CompletionResult? _result;
     private int _status;
 
+    /// <summary>Out of the ring: nothing more is kept, so requests past <c>Inspector:MaxRequests</c> in flight cost no memory.</summary>
+    private volatile bool _evicted;
+
     public string Id { get; } = id;
 
     public DateTimeOffset Started { get; } = started;
@@ -25,8 +28,16 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
 
     public string Path { get; } = path;
 
+    /// <summary>The ring let it go: nothing more is kept (the request may still be running).</summary>
+    public void Evict() => _evicted = true;
+
     public void ClientRequest(ReadOnlySpan<byte> body)
     {
+        if (_evicted)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             _clientRequest.Append(body);
@@ -35,6 +46,11 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
 
     public void UpstreamRequest(int attempt, string route, ReadOnlySpan<byte> body)
     {
+        if (_evicted)
+        {
+            return;
+        }
+
         var kept = new BoundedBytes(maxBodyBytes);
         kept.Append(body);
         lock (_gate)
@@ -45,6 +61,11 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
 
     public void UpstreamEvent(ReadOnlySpan<byte> data)
     {
+        if (_evicted)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             _upstreamOutput.Append(data);
@@ -54,6 +75,11 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
 
     public void ClientResponse(ReadOnlySpan<byte> bytes)
     {
+        if (_evicted)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             _clientResponse.Append(bytes);

@@ -26,6 +26,19 @@ public sealed class InspectorRingTests
     }
 
     [Fact]
+    public void ARequestOutOfTheRing_KeepsNothingMore()
+    {
+        var ring = Ring(maxRequests: 1);
+        var first = ring.Begin("first", "POST", "/v1/chat/completions");
+        first.UpstreamEvent("kept"u8);
+
+        ring.Begin("second", "POST", "/v1/chat/completions");
+        first.UpstreamEvent("not kept"u8);
+
+        Assert.Equal("kept\n", first.Snapshot(Redactor(), withBodies: true).UpstreamOutput!.Text);
+    }
+
+    [Fact]
     public void AReusedRequestId_KeepsTheNewerRequest()
     {
         var ring = Ring(maxRequests: 3);
