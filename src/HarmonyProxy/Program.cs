@@ -1,3 +1,9 @@
+// `HarmonyProxy setup <client>`: writes a client's configuration for this proxy, then exits
+if (HarmonyProxy.Setup.ClientSetupCommand.IsInvoked(args))
+{
+    return await HarmonyProxy.Setup.ClientSetupCommand.RunAsync(args, Console.Out, Console.Error);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 
 // Configuration: the root appsettings.json, environment, the predecessor's variable names
@@ -58,3 +64,4 @@ app.UseHarmonyProxySecurity();
 app.MapHarmonyProxy();
 
 app.Run();
+return 0;

@@ -29,6 +29,9 @@ public sealed partial class ArchitectureTests
         { "Forwarding", ["Endpoints", "Security", "Configuration", "Hosting", "Inspector"] },
         { "Endpoints", ["Configuration", "Hosting", "Inspector"] },
 
+        // The client setup command runs before any service: it needs only the wire's model list.
+        { "Setup", ["*", "-Wire"] },
+
         // The inspector reads what the request reported (Diagnostics' recorder); nothing but Hosting wires it in.
         { "Inspector", ["Forwarding", "Preparation", "Completions", "Configuration", "Hosting"] },
 
@@ -39,7 +42,7 @@ public sealed partial class ArchitectureTests
 
     /// <summary>The rooms of DESIGN.md's table, each a folder of <c>src/HarmonyProxy</c>, and no other.</summary>
     private static readonly string[] Rooms =
-        ["Completions", "Configuration", "Diagnostics", "Endpoints", "Forwarding", "Harmony", "Hosting", "Inspector", "Memory", "Preparation", "Security", "Upstream", "Wire"];
+        ["Completions", "Configuration", "Diagnostics", "Endpoints", "Forwarding", "Harmony", "Hosting", "Inspector", "Memory", "Preparation", "Security", "Setup", "Upstream", "Wire"];
 
     [Fact]
     public void TheFoldersAreTheRoomsOfTheDesign()
