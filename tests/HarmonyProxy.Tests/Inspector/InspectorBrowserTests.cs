@@ -26,10 +26,6 @@ public sealed class InspectorBrowserTests
         await using var harness = await LoopbackHarness.StartAsync(SimFlavour.Raw, new() { ["HarmonyProxy:Upstream:ApiKey"] = Secret });
         harness.Simulator.Enqueue(new SimScript { Flavour = SimFlavour.Parsed, ErrorMessage = LlamaServerSimulator.ParseFailureMessage, ErrorAfterTokens = 4 });
         await (await harness.Http.PostAsync("/v1/chat/completions", ChatRequest.Body(stream: true))).Content.ReadAsStringAsync();
-        await (await harness.Http.PostAsync("/v1/chat/completions", ChatRequest.Body(
-            stream: true,
-            $$"""[{"role":"user","content":"Read the README. My key is {{Secret}}."}]""",
-            ""","tools":[{"type":"function","function":{"name":"read_file","parameters":{"type":"object","properties":{"path":{"type":"string"}}}}}]"""))).Content.ReadAsStringAsync();
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -51,9 +47,16 @@ public sealed class InspectorBrowserTests
 
         await page.GotoAsync(new Uri(harness.Proxy.ServerAddress, "/ui").ToString());
         var rows = page.Locator("#requests tbody tr");
+        await rows.Nth(0).WaitForAsync(new LocatorWaitForOptions { Timeout = Bound });
+
+        // Sent while the page is open: the live list shows it within seconds.
+        await (await harness.Http.PostAsync("/v1/chat/completions", ChatRequest.Body(
+            stream: true,
+            $$"""[{"role":"user","content":"Read the README. My key is {{Secret}}."}]""",
+            ""","tools":[{"type":"function","function":{"name":"read_file","parameters":{"type":"object","properties":{"path":{"type":"string"}}}}}]"""))).Content.ReadAsStringAsync();
         await rows.Nth(1).WaitForAsync(new LocatorWaitForOptions { Timeout = Bound });
 
-        // The newest: the streamed tool call, its raw Harmony and the native call the client got.
+        // The newest (first): the streamed tool call, its raw Harmony and the native call the client got.
         await rows.Nth(0).ClickAsync();
         await page.Locator(".tool-call h4").WaitForAsync(new LocatorWaitForOptions { Timeout = Bound });
         var toolCall = await page.Locator(".tool-call h4").InnerTextAsync();
