@@ -1,4 +1,3 @@
-using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Completions;
@@ -41,8 +40,7 @@ internal static class CompletionRelay
         CompletionTranslator translator,
         StreamWatchdog? watchdog,
         Func<ValueTask> flush,
-        CancellationToken cancellationToken,
-        ITrafficRecorder? recorder = null)
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(translator);
@@ -50,7 +48,6 @@ internal static class CompletionRelay
         if (!eventStream)
         {
             var completion = await events.ReadToEndAsync(cancellationToken);
-            recorder?.UpstreamEvent(completion.Span);
             if (translator.ProcessEvent(completion.Span) == UpstreamEventKind.Error)
             {
                 return RelayEnd.UpstreamError;
@@ -91,7 +88,6 @@ internal static class CompletionRelay
 
             // Step 7: one upstream event: the translator reads it, the parser and classifier route
             // its text, and the sink writes the client's delta for the next flush
-            recorder?.UpstreamEvent(events.Data);
             var kind = translator.ProcessEvent(events.Data);
             if (watchdog is not null)
             {

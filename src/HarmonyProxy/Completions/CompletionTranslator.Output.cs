@@ -1,3 +1,4 @@
+using HarmonyProxy.Diagnostics;
 
 namespace HarmonyProxy.Completions;
 
@@ -20,6 +21,7 @@ internal sealed partial class CompletionTranslator
         }
 
         ContentChunks++;
+        Recorder?.ClientText(TrafficPart.Content, text);
         _sink.Content(text);
     }
 
@@ -45,6 +47,7 @@ internal sealed partial class CompletionTranslator
         }
 
         ReasoningTokens++;
+        Recorder?.ClientText(TrafficPart.Reasoning, text);
         if (_reasoningSeparatorDone)
         {
             separate = false;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using HarmonyProxy.Diagnostics;
 
 namespace HarmonyProxy.Completions;
 
@@ -19,6 +20,7 @@ internal sealed partial class CompletionTranslator
                 CloseThink();
                 var id = NewId("call_");
                 _nativeCallIds.Add(id);
+                Recorder?.ClientText(TrafficPart.ToolCall, default, name);
                 _sink.ToolCallStart(clientIndex, id, name);
                 break;
             case ToolCallMode.Text:
@@ -64,6 +66,7 @@ internal sealed partial class CompletionTranslator
         switch (route.Mode)
         {
             case ToolCallMode.Native:
+                Recorder?.ClientText(TrafficPart.ToolCall, arguments);
                 _sink.ToolCallArguments(route.ClientIndex, arguments);
                 break;
             case ToolCallMode.Text:

@@ -1,3 +1,4 @@
+using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Wire;
 
 namespace HarmonyProxy.Completions;
@@ -36,12 +37,23 @@ internal sealed partial class CompletionTranslator : ILlamaServerChunkHandler
     void ILlamaServerChunkHandler.Identity(string? id, string? model, long created, string? systemFingerprint) =>
         Begin(id, model, created, systemFingerprint);
 
-    void ILlamaServerChunkHandler.Content(ReadOnlySpan<char> text) => OnUpstreamContent(text);
+    void ILlamaServerChunkHandler.Content(ReadOnlySpan<char> text)
+    {
+        Recorder?.UpstreamText(TrafficPart.Content, text);
+        OnUpstreamContent(text);
+    }
 
-    void ILlamaServerChunkHandler.Reasoning(ReadOnlySpan<char> text) => OnUpstreamReasoning(text);
+    void ILlamaServerChunkHandler.Reasoning(ReadOnlySpan<char> text)
+    {
+        Recorder?.UpstreamText(TrafficPart.Reasoning, text);
+        OnUpstreamReasoning(text);
+    }
 
-    void ILlamaServerChunkHandler.ToolCall(int index, string? id, string? name, ReadOnlySpan<char> arguments) =>
+    void ILlamaServerChunkHandler.ToolCall(int index, string? id, string? name, ReadOnlySpan<char> arguments)
+    {
+        Recorder?.UpstreamText(TrafficPart.ToolCall, arguments, name);
         OnUpstreamToolCall(index, id, name, arguments);
+    }
 
     void ILlamaServerChunkHandler.Logprobs(ReadOnlySpan<byte> contentArrayJson) => _sink.Logprobs(contentArrayJson);
 
@@ -49,7 +61,11 @@ internal sealed partial class CompletionTranslator : ILlamaServerChunkHandler
 
     void ILlamaServerChunkHandler.FinishReason(string reason) => _upstreamFinish = reason;
 
-    void ILlamaServerChunkHandler.Error(UpstreamStreamError error) => UpstreamError = error;
+    void ILlamaServerChunkHandler.Error(UpstreamStreamError error)
+    {
+        Recorder?.UpstreamText(TrafficPart.Error, error.Message);
+        UpstreamError = error;
+    }
 
     /// <summary>The envelope (id, model, created) from upstream's first chunk, or made up when the output starts without one.</summary>
     private void EnsureBegun()

@@ -1,4 +1,5 @@
 using System.Text;
+using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Harmony;
 using HarmonyProxy.Wire;
 
@@ -125,6 +126,9 @@ internal sealed partial class CompletionTranslator
     /// </summary>
     public StringBuilder? ReasoningCapture { get; init; }
 
+    /// <summary>The request inspector's record of what llama-server produced and what the client was given, when it is on.</summary>
+    public ITrafficRecorder? Recorder { get; init; }
+
     /// <summary>Watches the reasoning for a loop when set (<see cref="ReasoningLooping"/>).</summary>
     public ReasoningLoopDetector? LoopDetector { get; init; }
 
@@ -215,6 +219,7 @@ internal sealed partial class CompletionTranslator
 
         EnsureBegun();
         _completed = true;
+        Recorder?.ClientText(TrafficPart.Error, message);
         _sink.Fail(message, type, code);
     }
 

@@ -1,6 +1,5 @@
 using System.Buffers;
 using HarmonyProxy.Completions;
-using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Forwarding;
 using HarmonyProxy.Upstream;
 using HarmonyProxy.Wire;
@@ -29,7 +28,6 @@ internal sealed class ClientResponse : IClientChannel, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _keepAlive;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly ITrafficRecorder? _recorder;
 
     /// <summary>Events for the next write; one token's chunk is about 200 bytes, and a stream holds this buffer for its whole life.</summary>
     private readonly ArrayBufferWriter<byte>? _pending;
@@ -52,7 +50,6 @@ internal sealed class ClientResponse : IClientChannel, IAsyncDisposable
         _keepAlive = keepAlive;
         Streams = stream;
         _pending = stream ? new ArrayBufferWriter<byte>(512) : null;
-        _recorder = context.Features.Get<ITrafficRecorder>();
     }
 
     public bool Streams { get; }
@@ -149,7 +146,6 @@ internal sealed class ClientResponse : IClientChannel, IAsyncDisposable
         var body = ((ICompletionBody)_sink!).ToJson();
         _context.Response.StatusCode = StatusCodes.Status200OK;
         _context.Response.ContentType = "application/json";
-        _recorder?.ClientResponse(body);
         await _context.Response.Body.WriteAsync(body, _context.RequestAborted);
     }
 
@@ -196,7 +192,6 @@ internal sealed class ClientResponse : IClientChannel, IAsyncDisposable
         }
 
         StartStream();
-        _recorder?.ClientResponse(_pending.WrittenSpan);
         await _context.Response.BodyWriter.WriteAsync(_pending.WrittenMemory, cancellationToken);
         _pending.ResetWrittenCount();
         _lastWrite = _time.GetTimestamp();

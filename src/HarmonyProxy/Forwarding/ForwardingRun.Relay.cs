@@ -19,7 +19,7 @@ internal sealed partial class ForwardingRun
         try
         {
             await using var events = new UpstreamEventReader(await response.Content.ReadAsStreamAsync(cancellation), options.Upstream.MaxUpstreamEventBytes);
-            end = await CompletionRelay.RunAsync(events, UpstreamBodies.IsEventStream(response), translator, Watchdog, () => FlushAsync(cancellation), cancellation, request.Recorder);
+            end = await CompletionRelay.RunAsync(events, UpstreamBodies.IsEventStream(response), translator, Watchdog, () => FlushAsync(cancellation), cancellation);
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException)
         {

@@ -169,6 +169,7 @@ internal sealed partial class ForwardingRun(CompletionForwarder forwarder, Forwa
             Created = forwarder.Time.GetUtcNow().ToUnixTimeSeconds(),
             // For the reasoning memory (a tool-call turn), and for a turn broken while reasoning to go on from.
             ReasoningCapture = new System.Text.StringBuilder(),
+            Recorder = request.Recorder,
             LoopDetector = options.LoopGuard.ReasoningRepeatChars > 0
                 ? new ReasoningLoopDetector(options.LoopGuard.ReasoningRepeatChars, options.LoopGuard.ReasoningRepeatCount, ReasoningLoopWindow)
                 : null,

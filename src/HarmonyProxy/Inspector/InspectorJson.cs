@@ -61,7 +61,31 @@ internal static class InspectorJson
 
             json.WriteEndArray();
             Body(json, "upstreamOutput", request.UpstreamOutput);
-            Body(json, "clientResponse", request.ClientResponse);
+            if (request.Received is { } received)
+            {
+                json.WriteStartObject("clientReceived");
+                Body(json, "reasoning", received.Reasoning);
+                Body(json, "content", received.Content);
+                json.WriteStartArray("toolCalls");
+                foreach (var (name, arguments) in received.ToolCalls)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("name", name);
+                    Body(json, "arguments", arguments);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteStartArray("errors");
+                foreach (var error in received.Errors)
+                {
+                    json.WriteStringValue(error);
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
         });
     }
@@ -131,10 +155,10 @@ internal static class InspectorJson
     {
         json.WriteString("text", body.Text);
         json.WriteBoolean("cut", body.Cut);
-        json.WriteNumber("bytes", body.Bytes);
+        json.WriteNumber("length", body.Length);
         if (body.Cut)
         {
-            json.WriteString("note", $"cut at Inspector:MaxBodyBytes; {body.Bytes} bytes in all");
+            json.WriteString("note", $"cut at Inspector:MaxBodyBytes; {body.Length} characters in all");
         }
     }
 

@@ -3,17 +3,22 @@ using HarmonyProxy.Diagnostics;
 namespace HarmonyProxy.Inspector;
 
 /// <summary>
-/// One request as the inspector keeps it: when it came and by which route, its bodies (bounded),
-/// and once it ended its result. Written by the request, read by the inspector's API: every
-/// access takes its lock, and readers take a copy.
+/// One request as the inspector keeps it: when it came and by which route, what the client sent,
+/// what went to llama-server, what llama-server produced and what the client was given (each
+/// bounded), and once it ended its result. Written by the request, read by the inspector's API:
+/// every access takes its lock, and readers take a copy.
 /// </summary>
 internal sealed class RequestTrace(string id, DateTimeOffset started, string method, string path, int maxBodyBytes) : ITrafficRecorder
 {
     private readonly Lock _gate = new();
-    private readonly BoundedBytes _clientRequest = new(maxBodyBytes);
-    private readonly List<UpstreamRequestBody> _upstreamRequests = [];
-    private readonly BoundedBytes _upstreamOutput = new(maxBodyBytes);
-    private readonly BoundedBytes _clientResponse = new(maxBodyBytes);
+    private readonly BoundedText _clientRequest = new(maxBodyBytes);
+    private readonly List<(int Attempt, string Route, BoundedText Body)> _upstreamRequests = [];
+    private readonly BoundedText _upstreamOutput = new(maxBodyBytes);
+    private readonly BoundedText _reasoning = new(maxBodyBytes);
+    private readonly BoundedText _content = new(maxBodyBytes);
+    private readonly List<(string Name, BoundedText Arguments)> _toolCalls = [];
+    private readonly List<string> _errors = [];
+    private TrafficPart? _lastUpstreamPart;
     private CompletionResult? _result;
     private int _status;
 
@@ -33,14 +38,12 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
 
     public void ClientRequest(ReadOnlySpan<byte> body)
     {
-        if (_evicted)
+        if (!_evicted)
         {
-            return;
-        }
-
-        lock (_gate)
-        {
-            _clientRequest.Append(body);
+            lock (_gate)
+            {
+                _clientRequest.Append(body);
+            }
         }
     }
 
@@ -51,15 +54,20 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
             return;
         }
 
-        var kept = new BoundedBytes(maxBodyBytes);
+        var kept = new BoundedText(maxBodyBytes);
         kept.Append(body);
         lock (_gate)
         {
-            _upstreamRequests.Add(new UpstreamRequestBody(attempt, route, kept));
+            _upstreamRequests.Add((attempt, route, kept));
+            if (attempt > 1)
+            {
+                _upstreamOutput.Append($"\n[attempt {attempt}: {route}]\n");
+                _lastUpstreamPart = null;
+            }
         }
     }
 
-    public void UpstreamEvent(ReadOnlySpan<byte> data)
+    public void UpstreamText(TrafficPart part, ReadOnlySpan<char> text, string? toolName = null)
     {
         if (_evicted)
         {
@@ -68,12 +76,25 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
 
         lock (_gate)
         {
-            _upstreamOutput.Append(data);
-            _upstreamOutput.Append("\n"u8);
+            // A marker where the kind of text changes; raw Harmony in content reads as it came.
+            if (toolName is not null || (part != _lastUpstreamPart && !(part == TrafficPart.Content && _lastUpstreamPart is null)))
+            {
+                _upstreamOutput.Append(_upstreamOutput.IsEmpty ? string.Empty : "\n");
+                _upstreamOutput.Append(part switch
+                {
+                    TrafficPart.Reasoning => "[reasoning_content] ",
+                    TrafficPart.ToolCall => $"[tool_call {toolName}] ",
+                    TrafficPart.Error => "[error] ",
+                    _ => "[content] ",
+                });
+            }
+
+            _lastUpstreamPart = part;
+            _upstreamOutput.Append(text);
         }
     }
 
-    public void ClientResponse(ReadOnlySpan<byte> bytes)
+    public void ClientText(TrafficPart part, ReadOnlySpan<char> text, string? toolName = null)
     {
         if (_evicted)
         {
@@ -82,7 +103,24 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
 
         lock (_gate)
         {
-            _clientResponse.Append(bytes);
+            switch (part)
+            {
+                case TrafficPart.Reasoning:
+                    _reasoning.Append(text);
+                    break;
+                case TrafficPart.Content:
+                    _content.Append(text);
+                    break;
+                case TrafficPart.ToolCall when toolName is not null:
+                    _toolCalls.Add((toolName, new BoundedText(maxBodyBytes)));
+                    break;
+                case TrafficPart.ToolCall when _toolCalls.Count > 0:
+                    _toolCalls[^1].Arguments.Append(text);
+                    break;
+                case TrafficPart.Error:
+                    _errors.Add(text.ToString());
+                    break;
+            }
         }
     }
 
@@ -103,17 +141,22 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
         }
     }
 
-    /// <summary>A copy of what is known now, the bodies as text with the secrets masked.</summary>
+    /// <summary>A copy of what is known now, the texts with the secrets masked.</summary>
     public TraceSnapshot Snapshot(Redactor redactor, bool withBodies)
     {
         lock (_gate)
         {
-            return new TraceSnapshot(this, _result, _result?.Status ?? _status, Done: _result is not null || _status != 0)
+            var snapshot = new TraceSnapshot(this, _result, _result?.Status ?? _status, Done: _result is not null || _status != 0);
+            return !withBodies ? snapshot : snapshot with
             {
-                ClientRequest = withBodies ? Body(_clientRequest, redactor) : null,
-                UpstreamRequests = withBodies ? _upstreamRequests.Select(request => (request.Attempt, request.Route, Body(request.Body, redactor))).ToList() : [],
-                UpstreamOutput = withBodies ? Body(_upstreamOutput, redactor) : null,
-                ClientResponse = withBodies ? Body(_clientResponse, redactor) : null,
+                ClientRequest = Kept(_clientRequest, redactor),
+                UpstreamRequests = _upstreamRequests.Select(request => (request.Attempt, request.Route, Kept(request.Body, redactor))).ToList(),
+                UpstreamOutput = Kept(_upstreamOutput, redactor),
+                Received = new ClientReceived(
+                    Kept(_reasoning, redactor),
+                    Kept(_content, redactor),
+                    _toolCalls.Select(call => (call.Name, Kept(call.Arguments, redactor))).ToList(),
+                    _errors.Select(redactor.Redact).ToList()),
             };
         }
     }
@@ -122,17 +165,18 @@ internal sealed class RequestTrace(string id, DateTimeOffset started, string met
     public bool Mentions(string text, Redactor redactor)
     {
         var snapshot = Snapshot(redactor, withBodies: true);
-        return new[] { Id, Path, snapshot.Result?.Model, snapshot.Result?.Client, snapshot.ClientRequest?.Text, snapshot.UpstreamOutput?.Text, snapshot.ClientResponse?.Text }
+        return new[] { Id, Path, snapshot.Result?.Model, snapshot.Result?.Client, snapshot.ClientRequest?.Text, snapshot.UpstreamOutput?.Text, snapshot.Received?.Content.Text, snapshot.Received?.Reasoning.Text }
             .Any(field => field?.Contains(text, StringComparison.OrdinalIgnoreCase) == true);
     }
 
-    private static KeptBody Body(BoundedBytes bytes, Redactor redactor) => new(redactor.Redact(bytes.Text()), bytes.Cut, bytes.Offered);
-
-    private sealed record UpstreamRequestBody(int Attempt, string Route, BoundedBytes Body);
+    private static KeptBody Kept(BoundedText text, Redactor redactor) => new(redactor.Redact(text.ToString()), text.Cut, text.Offered);
 }
 
-/// <summary>A body as kept: its text, and whether (and from how many bytes) it was cut.</summary>
-internal sealed record KeptBody(string Text, bool Cut, long Bytes);
+/// <summary>A body as kept: its text, and whether (and from how many characters) it was cut.</summary>
+internal sealed record KeptBody(string Text, bool Cut, long Length);
+
+/// <summary>What the client was given: reasoning, answer text, tool calls by name and arguments, errors.</summary>
+internal sealed record ClientReceived(KeptBody Reasoning, KeptBody Content, IReadOnlyList<(string Name, KeptBody Arguments)> ToolCalls, IReadOnlyList<string> Errors);
 
 /// <summary>One request as the inspector shows it at one moment.</summary>
 internal sealed record TraceSnapshot(RequestTrace Trace, CompletionResult? Result, int Status, bool Done)
@@ -143,5 +187,5 @@ internal sealed record TraceSnapshot(RequestTrace Trace, CompletionResult? Resul
 
     public KeptBody? UpstreamOutput { get; init; }
 
-    public KeptBody? ClientResponse { get; init; }
+    public ClientReceived? Received { get; init; }
 }

@@ -35,9 +35,12 @@ public sealed class InspectorApiTests
         Assert.Contains("read the readme", detail["clientRequest"]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("chat/completions", detail["upstreamRequests"]![0]!["route"]!.GetValue<string>());
         Assert.Contains("\"stream\":true", detail["upstreamRequests"]![0]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Matches(@"<\|channel\|>|\\u003C\|channel\|\\u003E", detail["upstreamOutput"]!["text"]!.GetValue<string>());
-        Assert.Contains("\"tool_calls\"", detail["clientResponse"]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Contains("read_file", detail["clientResponse"]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.StartsWith("<|channel|>analysis<|message|>", detail["upstreamOutput"]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("to=functions.read_file", detail["upstreamOutput"]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        var call = detail["clientReceived"]!["toolCalls"]![0]!;
+        Assert.Equal("read_file", call["name"]!.GetValue<string>());
+        Assert.Equal("{\"path\":\"README.md\"}", call["arguments"]!["text"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(detail["clientReceived"]!["reasoning"]!["text"]!.GetValue<string>()));
         Assert.True(detail["attemptLog"]![0]!["completed"]!.GetValue<bool>());
     }
 
@@ -56,7 +59,10 @@ public sealed class InspectorApiTests
         Assert.Equal(2, detail["attemptLog"]!.AsArray().Count);
         Assert.Equal("continuation", detail["attemptLog"]![0]!["next"]!.GetValue<string>());
         Assert.Equal(["chat/completions", "completion"], detail["upstreamRequests"]!.AsArray().Select(request => request!["route"]!.GetValue<string>()));
-        Assert.Contains("Failed to parse input", detail["upstreamOutput"]!["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        var output = detail["upstreamOutput"]!["text"]!.GetValue<string>();
+        Assert.Contains("[error] Failed to parse input", output, StringComparison.Ordinal);
+        Assert.Contains("[attempt 2: completion]", output, StringComparison.Ordinal);
+        Assert.Equal("Hello! I am a simulated gpt-oss behind llama-server. How can I help you today?", detail["clientReceived"]!["content"]!["text"]!.GetValue<string>());
     }
 
     [Fact]

@@ -30,12 +30,12 @@ public sealed class InspectorRingTests
     {
         var ring = Ring(maxRequests: 1);
         var first = ring.Begin("first", "POST", "/v1/chat/completions");
-        first.UpstreamEvent("kept"u8);
+        first.UpstreamText(TrafficPart.Content, "kept");
 
         ring.Begin("second", "POST", "/v1/chat/completions");
-        first.UpstreamEvent("not kept"u8);
+        first.UpstreamText(TrafficPart.Content, " not kept");
 
-        Assert.Equal("kept\n", first.Snapshot(Redactor(), withBodies: true).UpstreamOutput!.Text);
+        Assert.Equal("kept", first.Snapshot(Redactor(), withBodies: true).UpstreamOutput!.Text);
     }
 
     [Fact]
@@ -59,15 +59,22 @@ public sealed class InspectorRingTests
 
         trace.ClientRequest(new byte[600]);
         trace.ClientRequest(new byte[600]);
-        trace.UpstreamEvent("""{"choices":[]}"""u8);
+        trace.UpstreamText(TrafficPart.Reasoning, "Think.");
+        trace.UpstreamText(TrafficPart.Content, "Hi");
+        trace.UpstreamText(TrafficPart.ToolCall, "{\"p\":1}", "read_file");
+        trace.ClientText(TrafficPart.ToolCall, default, "read_file");
+        trace.ClientText(TrafficPart.ToolCall, "{\"p\":");
+        trace.ClientText(TrafficPart.ToolCall, "1}");
         trace.Finished(new CompletionResult { RequestId = "r", Endpoint = "chat_completions", Status = 200 });
         var snapshot = trace.Snapshot(Redactor(), withBodies: true);
 
         Assert.True(snapshot.ClientRequest!.Cut);
-        Assert.Equal(1200, snapshot.ClientRequest.Bytes);
+        Assert.Equal(1200, snapshot.ClientRequest.Length);
         Assert.Equal(1024, snapshot.ClientRequest.Text.Length);
         Assert.False(snapshot.UpstreamOutput!.Cut);
-        Assert.Equal("{\"choices\":[]}\n", snapshot.UpstreamOutput.Text);
+        Assert.Equal("[reasoning_content] Think.\n[content] Hi\n[tool_call read_file] {\"p\":1}", snapshot.UpstreamOutput.Text);
+        var call = Assert.Single(snapshot.Received!.ToolCalls);
+        Assert.Equal(("read_file", "{\"p\":1}"), (call.Name, call.Arguments.Text));
         Assert.True(snapshot.Done);
         Assert.Equal(200, snapshot.Status);
     }

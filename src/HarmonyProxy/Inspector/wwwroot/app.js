@@ -70,80 +70,6 @@ function harmony(target, text) {
   }
 }
 
-function parseLines(text) {
-  const values = [];
-  for (const line of (text || "").split("\n")) {
-    const data = line.startsWith("data: ") ? line.slice(6) : line;
-    if (!data.startsWith("{")) continue;
-    try { values.push(JSON.parse(data)); } catch { /* a line cut at the size limit */ }
-  }
-  return values;
-}
-
-// The text llama-server produced: content (tags and all), reasoning it split out, its own tool calls.
-function upstreamText(text) {
-  let out = "";
-  for (const event of parseLines(text)) {
-    const choice = event.choices?.[0];
-    const delta = choice?.delta ?? choice?.message;
-    if (delta) {
-      if (delta.reasoning_content) out += `[reasoning_content] ${delta.reasoning_content}`;
-      if (delta.content) out += delta.content;
-      for (const call of delta.tool_calls ?? []) out += `[tool_call ${call.function?.name ?? ""}] ${call.function?.arguments ?? ""}`;
-    } else if (typeof event.content === "string") {
-      out += event.content; // /completion (a continuation)
-    } else if (event.error) {
-      out += `\n[error] ${event.error.message ?? JSON.stringify(event.error)}\n`;
-    }
-  }
-  return out;
-}
-
-// What the client got, whichever API: reasoning, answer text, tool calls by name and arguments.
-function received(text) {
-  const result = { reasoning: "", content: "", calls: [], errors: [] };
-  const call = (index) => (result.calls[index] ??= { name: "", arguments: "" });
-  for (const event of parseLines(text)) {
-    if (event.error) result.errors.push(event.error.message ?? JSON.stringify(event.error));
-    for (const choice of event.choices ?? []) {
-      const delta = choice.delta ?? choice.message ?? {};
-      result.reasoning += delta.reasoning_content ?? delta.reasoning ?? "";
-      result.content += delta.content ?? "";
-      for (const part of delta.tool_calls ?? []) {
-        const target = call(part.index ?? result.calls.length);
-        target.name += part.function?.name ?? "";
-        target.arguments += part.function?.arguments ?? "";
-      }
-    }
-    switch (event.type) {
-      case "response.reasoning_text.delta": result.reasoning += event.delta; break;
-      case "response.output_text.delta": result.content += event.delta; break;
-      case "response.output_item.done":
-        if (event.item?.type === "function_call") result.calls.push({ name: event.item.name, arguments: event.item.arguments });
-        break;
-      case "content_block_start":
-        if (event.content_block?.type === "tool_use") call(event.index).name = event.content_block.name;
-        break;
-      case "content_block_delta":
-        if (event.delta?.type === "thinking_delta") result.reasoning += event.delta.thinking;
-        if (event.delta?.type === "text_delta") result.content += event.delta.text;
-        if (event.delta?.type === "input_json_delta") call(event.index).arguments += event.delta.partial_json;
-        break;
-      default: break;
-    }
-    for (const item of event.output ?? []) {
-      if (item.type === "function_call") result.calls.push({ name: item.name, arguments: item.arguments });
-    }
-    for (const block of event.content ?? []) {
-      if (block.type === "thinking") result.reasoning += block.thinking;
-      if (block.type === "text") result.content += block.text;
-      if (block.type === "tool_use") result.calls.push({ name: block.name, arguments: JSON.stringify(block.input) });
-    }
-  }
-  result.calls = result.calls.filter(Boolean);
-  return result;
-}
-
 function body(target, kept) {
   target.replaceChildren(el("span", kept?.text ?? ""));
   if (kept?.cut) target.append(el("div", `… ${kept.note}`, "note"));
@@ -171,20 +97,28 @@ async function showDetail(id) {
     for (const value of [attempt.number, attempt.backend, attempt.recovery ?? "", attempt.failure ?? "", attempt.next ?? "", attempt.completed ? "yes" : "no"]) row.append(el("td", value));
     attempts.append(row);
   }
-  const got = received(request.clientResponse?.text);
+  const got = request.clientReceived ?? { toolCalls: [], errors: [] };
   const shown = $("#received");
   shown.replaceChildren();
-  const part = (title, text) => { const box = el("div", undefined, "part"); box.append(el("h4", title), el("pre", text)); shown.append(box); };
-  if (got.reasoning) part("Reasoning", got.reasoning);
-  if (got.content) part("Content", got.content);
-  for (const call of got.calls) {
+  const part = (title, kept) => {
+    const box = el("div", undefined, "part");
+    const pre = el("pre");
+    body(pre, kept);
+    box.append(el("h4", title), pre);
+    shown.append(box);
+  };
+  if (got.reasoning?.text) part("Reasoning", got.reasoning);
+  if (got.content?.text) part("Content", got.content);
+  for (const call of got.toolCalls) {
     const box = el("div", undefined, "tool-call");
-    box.append(el("h4", `Tool call: ${call.name}`), el("pre", call.arguments));
+    const pre = el("pre");
+    body(pre, call.arguments);
+    box.append(el("h4", `Tool call: ${call.name}`), pre);
     shown.append(box);
   }
-  for (const error of got.errors) part("Error", error);
-  harmony($("#raw-text"), upstreamText(request.upstreamOutput?.text));
-  body($("#raw-events"), request.upstreamOutput);
+  for (const error of got.errors) part("Error", { text: error });
+  harmony($("#raw-text"), request.upstreamOutput?.text ?? "");
+  if (request.upstreamOutput?.cut) $("#raw-text").append(el("div", `… ${request.upstreamOutput.note}`, "note"));
   const upstream = $("#upstream-requests");
   upstream.replaceChildren();
   for (const sent of request.upstreamRequests) {
@@ -195,7 +129,6 @@ async function showDetail(id) {
     upstream.append(box);
   }
   body($("#client-request"), request.clientRequest);
-  body($("#client-response"), request.clientResponse);
 }
 
 function schedule() {
