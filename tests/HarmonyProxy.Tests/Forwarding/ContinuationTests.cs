@@ -96,6 +96,32 @@ public sealed class ContinuationTests
     }
 
     [Fact]
+    public async Task Responses_Json_IsAnsweredWhole()
+    {
+        await using var harness = await Broken();
+
+        using var response = await harness.Http.PostAsync("/v1/responses", ResponsesStream.Body("""{"model":"gpt-oss-20b","input":"hi"}"""));
+        var output = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["output"]!.AsArray();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Reasoning, output.Single(item => item!["type"]!.GetValue<string>() == "reasoning")!["content"]![0]!["text"]!.GetValue<string>());
+        Assert.Equal(Greeting, output.Single(item => item!["type"]!.GetValue<string>() == "message")!["content"]![0]!["text"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Messages_Json_IsAnsweredWhole()
+    {
+        await using var harness = await Broken();
+
+        using var response = await harness.Http.PostAsync("/v1/messages", new StringContent("""{"model":"gpt-oss-20b","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var content = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["content"]!.AsArray();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Reasoning, content[0]!["thinking"]!.GetValue<string>());
+        Assert.Equal(Greeting, content[1]!["text"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task WithoutApplyTemplate_TheTurnStartsOverAfterAVisibleBreak()
     {
         await using var harness = await Broken();
