@@ -135,15 +135,22 @@ managed_heap_peak() {
   done
 }
 
+# allocated_bytes URL: the bytes the proxy has allocated on its managed heap so far.
+allocated_bytes() { curl -sf "$1/metrics" | awk '$1 == "harmony_proxy_allocated_bytes_total" {printf "%d", $2}' || echo 0; }
+
 run() { # label url pids...
   local label=$1 url=$2; shift 2
   local before after sampler=""
   if [ -n "$cgroup" ] && [ "$label" = harmony-proxy ]; then
     echo 0 >"$work/heap_peak"; managed_heap_peak "$url" & sampler=$!
   fi
+  local allocated_before=""
+  [ "$label" = harmony-proxy ] && allocated_before=$(allocated_bytes "$url")
   before=$(cpu_of "$@")
   line=$($LOAD client --url "$url" --streams "$STREAMS" --label "$label" || true)
   after=$(cpu_of "$@")
+  local allocated_after=""
+  [ -n "$allocated_before" ] && allocated_after=$(allocated_bytes "$url")
   if [ -n "$sampler" ]; then
     kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
     line="$line managed_heap_peak_mb=$(( $(cat "$work/heap_peak") / 1048576 )) heap_per_stream_kb=$(( ($(cat "$work/heap_peak") - IDLE_HEAP) / 1024 / STREAMS ))"
@@ -157,6 +164,9 @@ run() { # label url pids...
     # Memory per open stream: peak RSS over the idle RSS right after start-up, per stream.
     idle="$((IDLE_KB / 1024)) MB"
     per_stream="$(( (hwm - IDLE_KB) / STREAMS )) KB"
+  fi
+  if [ -n "$allocated_after" ] && [ "${tokens:-0}" -gt 0 ]; then
+    line="$line alloc_bytes_per_token=$(( (allocated_after - allocated_before) / tokens ))"
   fi
   # Time to first token of single requests on an otherwise idle path (after the streams ended).
   local first; first=$($LOAD first-token --url "$url" || true)
@@ -205,6 +215,7 @@ awk '
     add50[way] = add50[way] " " (field("p50") - d50) / 1000; add99[way] = add99[way] " " (field("p99") - d99) / 1000
     cpu[way] = cpu[way] " " field("cpu_s_per_1k_tokens") * 1000; failed[way] += field("failed")
     memory[way] = "peak_rss=" field("peak_rss") "MB per_stream=" field("per_stream") "KB"
+    if (field("alloc_bytes_per_token") != "") alloc[way] = alloc[way] " " field("alloc_bytes_per_token")
     if (!(way in order)) { order[way] = ++ways; names[ways] = way }
   }
   END {
@@ -213,6 +224,7 @@ awk '
       line = sprintf("median %s: rounds=%d failed=%d latency_ms p50=%.2f p99=%.2f", w, r, failed[w], median(p50[w]), median(p99[w]))
       if (w != "direct") line = line sprintf(" added_p50_ms=%+.2f (%s) added_p99_ms=%+.2f cpu_ms_per_1k_tokens=%.1f (%s) %s", median(add50[w]), listed(add50[w]), median(add99[w]), median(cpu[w]), listed(cpu[w]), memory[w])
       if (w == "harmony-proxy" && median(cpu["nginx"]) > 0) line = line sprintf(" cpu_vs_nginx=%.2fx", median(cpu[w]) / median(cpu["nginx"]))
+      if (alloc[w] != "") line = line sprintf(" alloc_bytes_per_token=%d (%s)", median(alloc[w]), listed(alloc[w]))
       print line
     }
   }' "$work/rounds.txt"

@@ -28,6 +28,10 @@ internal sealed class ProxyMetrics
         UpstreamRetries = factory.CreateCounter("harmony_proxy_upstream_retries_total", "Upstream attempts retried, by reason.", ["reason"]);
         WatchdogTerminations = factory.CreateCounter("harmony_proxy_watchdog_terminations_total", "Generations ended by a watchdog, by kind (first_byte, idle, no_visible_output, total).", ["kind"]);
         StreamsInFlight = factory.CreateGauge("harmony_proxy_streams_in_flight", "Completions being served right now.");
+
+        // Read when scraped: what the proxy makes the GC do, per relayed token, measured from outside (bench/load.sh).
+        var allocated = factory.CreateCounter("harmony_proxy_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes).");
+        registry.AddBeforeCollectCallback(() => allocated.IncTo(GC.GetTotalAllocatedBytes()));
         UpstreamReady = factory.CreateGauge("harmony_proxy_upstream_ready", "1 when the last readiness probe reached llama-server, else 0.");
         Tokens = factory.CreateCounter("harmony_proxy_tokens_total", "Tokens reported by llama-server's usage, by kind (prompt, completion).", ["kind"]);
         Recoveries = factory.CreateCounter("harmony_proxy_recoveries_total", "Requests llama-server failed that the proxy asked again in another way, by kind (raw_reparse: its parser failed, so it was asked for raw Harmony; history_repair: its template rejected the history) and outcome (recovered, failed).", ["kind", "outcome"]);

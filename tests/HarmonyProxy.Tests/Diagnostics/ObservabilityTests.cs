@@ -51,6 +51,19 @@ public sealed partial class ObservabilityTests
     }
 
     [Fact]
+    public async Task Metrics_TheProcessAllocations_GrowAsTheProxyWorks()
+    {
+        await using var app = new HarmonyProxyApplication();
+
+        var first = await app.MetricAsync("harmony_proxy_allocated_bytes_total");
+        var array = new byte[1 << 20];
+        var second = await app.MetricAsync("harmony_proxy_allocated_bytes_total");
+
+        Assert.True(first > 0, "allocated bytes are reported");
+        Assert.True(second - first >= array.Length, $"{second - first} bytes between two scrapes that allocated 1 MiB between them");
+    }
+
+    [Fact]
     public async Task Metrics_CanBeSwitchedOff()
     {
         await using var app = new HarmonyProxyApplication(new() { ["HarmonyProxy:Metrics:Enabled"] = "false" });
