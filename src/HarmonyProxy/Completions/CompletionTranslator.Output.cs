@@ -17,12 +17,25 @@ internal sealed partial class CompletionTranslator
         CloseThink();
         if (separate && ContentChunks > 0)
         {
-            _sink.Content("\n");
+            ToClientContent("\n");
         }
 
         ContentChunks++;
+        ToClientContent(text);
+    }
+
+    /// <summary>Every piece of answer text the client is given: the sink writes it, the inspector keeps it.</summary>
+    private void ToClientContent(ReadOnlySpan<char> text)
+    {
         Recorder?.ClientText(TrafficPart.Content, text);
         _sink.Content(text);
+    }
+
+    /// <summary>Every piece of reasoning the client is given in a reasoning field (none when the option drops it).</summary>
+    private void ToClientReasoning(ReadOnlySpan<char> text)
+    {
+        Recorder?.ClientText(TrafficPart.Reasoning, text);
+        _sink.Reasoning(text);
     }
 
     /// <summary>An answer message that ended without text: the client's content is "" rather than absent.</summary>
@@ -32,7 +45,7 @@ internal sealed partial class CompletionTranslator
         {
             _emptyContentSent = true;
             CloseThink();
-            _sink.Content(ReadOnlySpan<char>.Empty);
+            ToClientContent(ReadOnlySpan<char>.Empty);
         }
     }
 
@@ -47,7 +60,6 @@ internal sealed partial class CompletionTranslator
         }
 
         ReasoningTokens++;
-        Recorder?.ClientText(TrafficPart.Reasoning, text);
         if (_reasoningSeparatorDone)
         {
             separate = false;
@@ -61,28 +73,28 @@ internal sealed partial class CompletionTranslator
             case ReasoningMode.ReasoningContent or ReasoningMode.Reasoning or ReasoningMode.Both:
                 if (separate && _reasoningEmitted)
                 {
-                    _sink.Reasoning("\n");
+                    ToClientReasoning("\n");
                 }
 
                 _reasoningEmitted = true;
                 ReasoningChunks++;
-                _sink.Reasoning(text);
+                ToClientReasoning(text);
                 break;
             case ReasoningMode.ThinkTags:
                 if (!_thinkOpen)
                 {
                     // Reasoning after visible text opens a second block rather than mixing them.
                     _thinkOpen = true;
-                    _sink.Content(ContentChunks > 0 ? "\n<think>\n" : "<think>\n");
+                    ToClientContent(ContentChunks > 0 ? "\n<think>\n" : "<think>\n");
                 }
                 else if (separate && _reasoningEmitted)
                 {
-                    _sink.Content("\n");
+                    ToClientContent("\n");
                 }
 
                 _reasoningEmitted = true;
                 ReasoningChunks++;
-                _sink.Content(text);
+                ToClientContent(text);
                 break;
         }
     }
@@ -109,7 +121,7 @@ internal sealed partial class CompletionTranslator
         {
             _thinkOpen = false;
             _reasoningEmitted = false;
-            _sink.Content("\n</think>\n\n");
+            ToClientContent("\n</think>\n\n");
         }
     }
 }

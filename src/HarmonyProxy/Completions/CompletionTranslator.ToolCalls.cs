@@ -70,7 +70,7 @@ internal sealed partial class CompletionTranslator
                 _sink.ToolCallArguments(route.ClientIndex, arguments);
                 break;
             case ToolCallMode.Text:
-                _sink.Content(arguments);
+                ToClientContent(arguments);
                 break;
         }
     }
@@ -85,7 +85,7 @@ internal sealed partial class CompletionTranslator
 
         if (_calls[call].Mode == ToolCallMode.Text)
         {
-            _sink.Content("\n```\n");
+            ToClientContent("\n```\n");
         }
     }
 

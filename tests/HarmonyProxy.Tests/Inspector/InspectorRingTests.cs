@@ -1,6 +1,8 @@
+using HarmonyProxy.Completions;
 using HarmonyProxy.Diagnostics;
 using HarmonyProxy.Inspector;
 using HarmonyProxy.Security;
+using HarmonyProxy.Tests.Infrastructure;
 using HarmonyProxy.Upstream;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -36,6 +38,27 @@ public sealed class InspectorRingTests
         first.UpstreamText(TrafficPart.Content, " not kept");
 
         Assert.Equal("kept", first.Snapshot(Redactor(), withBodies: true).UpstreamOutput!.Text);
+    }
+
+    [Theory]
+    [InlineData("none", "text", null, "Tool call: read_file\n```json\n{\"path\":\"a\"}\n```\n")]
+    [InlineData("think_tags", "drop", null, "<think>\nNeed the file.\n</think>\n\n")]
+    [InlineData("reasoning_content", "text", "Need the file.", "Tool call: read_file\n```json\n{\"path\":\"a\"}\n```\n")]
+    public void WhatTheClientWasGiven_IsWhatTheOutputOptionsLetThrough(string reasoning, string toolCalls, string? reasoningShown, string contentShown)
+    {
+        var trace = Ring(maxRequests: 1).Begin("r", "POST", "/v1/chat/completions");
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using var writer = new HarmonyProxy.Wire.SseChunkWriter(buffer);
+        var translator = new CompletionTranslator(writer, new OutputOptions(OutputOptions.TryParseReasoning(reasoning, out var shown) ? shown : default, OutputOptions.TryParseToolCalls(toolCalls, out var calls) ? calls : default), passUsage: false) { Recorder = trace };
+
+        HarmonyProxy.Tests.Completions.TranslatorHarness.Relay(
+            LlamaChunks.RawStream("<|channel|>analysis<|message|>Need the file.<|end|><|start|>assistant<|channel|>commentary to=functions.read_file <|constrain|>json<|message|>{\"path\":\"a\"}<|call|>"),
+            translator);
+        var received = trace.Snapshot(Redactor(), withBodies: true).Received!;
+
+        Assert.Equal(reasoningShown ?? string.Empty, received.Reasoning.Text);
+        Assert.Equal(contentShown, received.Content.Text);
+        Assert.Empty(received.ToolCalls);
     }
 
     [Fact]
