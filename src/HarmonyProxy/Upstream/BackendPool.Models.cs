@@ -25,6 +25,7 @@ internal sealed partial class BackendPool
             }
 
             backend.Models = models;
+            RefreshServedModels();
             PlaceWaiters();
         }
 
@@ -36,11 +37,17 @@ internal sealed partial class BackendPool
     /// routed by its <c>model</c> only when there is more than one: a single llama-server ignores
     /// the field, and so does the proxy then (clients name their model loosely).
     /// </summary>
-    public IReadOnlyList<LlamaServerModel> ServedModels() =>
-        Backends.SelectMany(b => b.Models).DistinctBy(m => m.Id, StringComparer.OrdinalIgnoreCase).ToList();
+    public IReadOnlyList<LlamaServerModel> ServedModels() => Volatile.Read(ref _servedModels);
 
     /// <summary>True when requests are routed by their <c>model</c> (the backends serve more than one).</summary>
     public bool RoutesByModel => ServedModels().Count > 1;
+
+    /// <summary>Kept rather than worked out per request: the backends' lists change every few seconds at most.</summary>
+    private IReadOnlyList<LlamaServerModel> _servedModels = [];
+
+    /// <summary>Under the lock, when a backend's models or the set of backends changed.</summary>
+    private void RefreshServedModels() =>
+        Volatile.Write(ref _servedModels, _backends.SelectMany(b => b.Models).DistinctBy(m => m.Id, StringComparer.OrdinalIgnoreCase).ToList());
 
     /// <summary>False when requests are routed by model and no backend serves <paramref name="model"/>.</summary>
     public bool Serves(string? model) => For(model).Count > 0;

@@ -73,6 +73,7 @@ internal sealed partial class BackendPool
             }
 
             Volatile.Write(ref _backends, next);
+            RefreshServedModels();
             foreach (var backend in next)
             {
                 _metrics.BackendSlotCap(backend.Name, SlotsOf(backend));
