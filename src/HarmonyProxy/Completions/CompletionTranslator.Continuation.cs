@@ -47,6 +47,7 @@ internal sealed partial class CompletionTranslator
         ForgetParsing();
     }
 
+    /// <summary>The last attempt's error and finish: a continuation goes on from where it broke.</summary>
     private void ForgetFailure()
     {
         UpstreamError = null;

@@ -102,8 +102,7 @@ internal sealed partial class CompletionTranslator
         ReasoningCapture?.Clear();
         LoopDetector?.Reset();
         _upstreamStructured = false;
-        _upstreamFinish = null;
-        UpstreamError = null;
+        ForgetFailure();
     }
 
     public bool Completed => _completed;

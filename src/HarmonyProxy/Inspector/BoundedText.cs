@@ -24,22 +24,13 @@ internal sealed class BoundedText(int limit)
         }
     }
 
+    /// <summary>A body as it came, in UTF-8: only the part that fits is decoded (a character is at most four bytes), the rest only counted.</summary>
     public void Append(ReadOnlySpan<byte> utf8)
     {
-        var chars = Encoding.UTF8.GetCharCount(utf8);
-        var room = limit - _text.Length;
-        if (chars <= room)
-        {
-            Offered += chars;
-            _text.Append(Encoding.UTF8.GetString(utf8));
-            return;
-        }
-
-        Offered += chars;
-        if (room > 0)
-        {
-            _text.Append(Encoding.UTF8.GetString(utf8).AsSpan(0, room));
-        }
+        var room = Math.Max(0, limit - _text.Length);
+        var kept = Encoding.UTF8.GetString(utf8[..Math.Min(utf8.Length, room * 4)]);
+        _text.Append(kept.AsSpan(0, Math.Min(kept.Length, room)));
+        Offered += Encoding.UTF8.GetCharCount(utf8);
     }
 
     public override string ToString() => _text.ToString();

@@ -71,11 +71,11 @@ internal static class ClientConfigs
     {
         var text = new StringBuilder();
         text.Append("# Written by HarmonyProxy setup codex: gpt-oss on llama.cpp through HarmonyProxy.\n");
-        text.Append($"model = {Toml(values.Model)}\n");
+        text.Append($"model = {Quoted(values.Model)}\n");
         text.Append("model_provider = \"harmony-proxy\"\n\n");
         text.Append("[model_providers.harmony-proxy]\n");
         text.Append("name = \"HarmonyProxy (gpt-oss on llama.cpp)\"\n");
-        text.Append($"base_url = {Toml(values.ApiBase)}\n");
+        text.Append($"base_url = {Quoted(values.ApiBase)}\n");
         text.Append("wire_api = \"responses\"\n");
         if (values.Key is not null)
         {
@@ -118,8 +118,8 @@ internal static class ClientConfigs
     private static string Continue(SetupValues values) =>
         "# Written by HarmonyProxy setup continue: gpt-oss on llama.cpp through HarmonyProxy.\n"
         + "name: HarmonyProxy\nversion: 1.0.0\nschema: v1\nmodels:\n"
-        + $"  - name: {Yaml(values.Model + " (HarmonyProxy)")}\n    provider: openai\n    model: {Yaml(values.Model)}\n"
-        + $"    apiBase: {Yaml(values.ApiBase)}\n    apiKey: {Yaml(values.KeyOrPlaceholder)}\n"
+        + $"  - name: {Quoted(values.Model + " (HarmonyProxy)")}\n    provider: openai\n    model: {Quoted(values.Model)}\n"
+        + $"    apiBase: {Quoted(values.ApiBase)}\n    apiKey: {Quoted(values.KeyOrPlaceholder)}\n"
         + "    roles:\n      - chat\n      - edit\n      - apply\n    capabilities:\n      - tool_use\n";
 
     /// <summary>Kilo Code's (and Roo Code's) settings export, which its "Import settings" reads.</summary>
@@ -183,7 +183,6 @@ internal static class ClientConfigs
         }
     }
 
-    private static string Toml(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-
-    private static string Yaml(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    /// <summary>A double-quoted string, read the same by TOML and YAML (backslash and quote escaped).</summary>
+    private static string Quoted(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }
