@@ -10,8 +10,8 @@ namespace HarmonyProxy.AllocTrace;
 /// <summary>
 /// Who allocates what on the token path, read from the runtime's own allocation samples:
 /// <c>collect --pid P --out F</c> attaches to a running .NET process over its diagnostics port and
-/// records the GC's allocation ticks (one per ~100 KB allocated, with the type, the size of the
-/// object that crossed the line and the managed stack) until its standard input closes;
+/// records the runtime's randomized allocation samples (on average one per 100 KB allocated, each
+/// with the object's type and size and the managed stack) until its standard input closes;
 /// <c>report --trace F --tokens N --bytes B</c> spreads the B bytes the process allocated while it
 /// relayed N tokens (read from <c>harmony_proxy_allocated_bytes_total</c>) over the samples and
 /// prints bytes and objects per token by owner (the proxy, Kestrel and ASP.NET Core, HttpClient
@@ -46,9 +46,11 @@ internal static class AllocTraceProgram
 
     private static async Task<int> CollectAsync(int pid, string path)
     {
-        // GC at verbose level carries the allocation ticks; JIT and loader events let the rundown
-        // at the end name the methods on each stack.
-        var keywords = (long)(ClrTraceEventParser.Keywords.GC | ClrTraceEventParser.Keywords.Jit | ClrTraceEventParser.Keywords.Loader);
+        // Randomized allocation sampling (.NET 10) picks objects with a chance that grows with their
+        // size, so each sample can be weighed back into an unbiased estimate of bytes and objects
+        // (the older allocation tick favours big arrays); JIT and loader events let the rundown at
+        // the end name the methods on each stack.
+        var keywords = (long)(ClrTraceEventParser.Keywords.AllocationSampling | ClrTraceEventParser.Keywords.Jit | ClrTraceEventParser.Keywords.Loader);
         var client = new DiagnosticsClient(pid);
         using var session = client.StartEventPipeSession(
             [new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Verbose, keywords)],
@@ -74,7 +76,7 @@ internal static class AllocTraceProgram
         }
 
         // The ticks are a sample; the counter is the whole. Each sample stands for its share of it.
-        var scale = (double)bytes / sampledBytes / tokens;
+        var scale = bytes / sampledBytes / tokens;
         var objects = samples.Sum(sample => sample.Objects) * scale;
         Console.WriteLine(FormattableString.Invariant($"{samples.Count} samples, {bytes / (double)tokens:F0} bytes and about {objects:F1} objects per token ({tokens} tokens)"));
         Table("owner", samples.GroupBy(sample => sample.Owner), scale, top);
@@ -97,7 +99,7 @@ internal static class AllocTraceProgram
 }
 
 /// <summary>One allocation tick: the bytes it stands for, the objects that makes of its type, and who allocated it.</summary>
-internal sealed record AllocationSample(long Bytes, double Objects, string Type, string Owner, string Site)
+internal sealed record AllocationSample(double Bytes, double Objects, string Type, string Owner, string Site)
 {
     // Library code that only does what its caller asked: an allocation inside it belongs to the
     // first caller outside it (a state machine box to the awaiting method, a JSON writer's buffer to
@@ -126,6 +128,8 @@ internal sealed record AllocationSample(long Bytes, double Objects, string Type,
         ("Microsoft.Extensions.", "libraries (Microsoft.Extensions)"),
     ];
 
+    private const double MeanSamplingDistance = 100 * 1024;
+
     public static List<AllocationSample> Read(string path)
     {
         var etlx = TraceLog.CreateFromEventPipeDataFile(path);
@@ -133,15 +137,17 @@ internal sealed record AllocationSample(long Bytes, double Objects, string Type,
         var samples = new List<AllocationSample>();
         foreach (var traceEvent in log.Events)
         {
-            if (traceEvent is not GCAllocationTickTraceData tick)
+            if (traceEvent is not AllocationSampledTraceData sampled)
             {
                 continue;
             }
 
-            var amount = tick.AllocationAmount64;
-            var size = Math.Max(tick.ObjectSize, 24);
-            var (owner, site) = Attribute(tick.CallStack());
-            samples.Add(new AllocationSample(amount, amount / (double)size, tick.TypeName ?? "?", owner, site));
+            // Each byte is picked with chance 1/MeanSamplingDistance, so an object of s bytes is
+            // picked with chance 1 - e^(-s/d) and stands for 1/chance objects like it.
+            var size = Math.Max(sampled.ObjectSize, 1);
+            var weight = 1 / -double.ExpM1(-size / MeanSamplingDistance);
+            var (owner, site) = Attribute(sampled.CallStack());
+            samples.Add(new AllocationSample(size * weight, weight, sampled.TypeName ?? "?", owner, site));
         }
 
         File.Delete(etlx);

@@ -16,7 +16,8 @@ namespace HarmonyProxy.Wire;
 /// <remarks>
 /// This replaces SseParser behind a line-counting stream: waiting for a token is one pooled async
 /// method here instead of an async iterator, a parser fill and a wrapper read, which allocated a
-/// state-machine box per token (a third of the relay's garbage at 2,000 streams).
+/// state-machine box per token (a third of the relay's garbage at 2,000 streams). The body is read
+/// through <see cref="UpstreamBody"/>, for the same reason one layer down.
 /// </remarks>
 internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
 {
@@ -24,6 +25,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
     private const byte CR = (byte)'\r';
     private const byte LF = (byte)'\n';
 
+    private readonly UpstreamBody _body = new(body);
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
     private int _start;
     private int _end;
@@ -69,7 +71,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
             }
 
             MakeRoom();
-            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            var read = await _body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read == 0)
             {
                 _endOfBody = true;
@@ -88,7 +90,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
         while (true)
         {
             MakeRoom();
-            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            var read = await _body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read == 0)
             {
                 return _buffer.AsMemory(_start, _end - _start);
@@ -104,7 +106,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
 
     public async ValueTask DisposeAsync()
     {
-        await body.DisposeAsync();
+        await _body.DisposeAsync();
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
         if (_data is not null)

@@ -1,0 +1,230 @@
+using System.Net;
+using System.Text;
+using System.Threading.Channels;
+using HarmonyProxy.Wire;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace HarmonyProxy.Tests.Wire;
+
+public sealed class UpstreamBodyTests
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task TheBody_IsReadOnlyWhenTheReaderAsks()
+    {
+        var source = new PiecesStream();
+        await using var body = new UpstreamBody(source);
+        var buffer = new byte[64];
+
+        source.Send("one");
+        Assert.Equal("one", await ReadTextAsync(body, buffer));
+        Assert.Equal(1, source.Reads);
+
+        // Nothing is read ahead: the next piece is asked for by the next read.
+        source.Send("two");
+        Assert.Equal(1, source.Reads);
+        Assert.Equal("two", await ReadTextAsync(body, buffer));
+        Assert.Equal(2, source.Reads);
+    }
+
+    [Fact]
+    public async Task AReadThatWaits_GetsThePieceWhenItArrives()
+    {
+        var source = new PiecesStream();
+        await using var body = new UpstreamBody(source);
+        var buffer = new byte[64];
+
+        var waiting = body.ReadAsync(buffer, CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        source.Send("late");
+
+        Assert.Equal("late", Encoding.UTF8.GetString(buffer, 0, await waiting.AsTask().WaitAsync(Guard)));
+    }
+
+    [Fact]
+    public async Task APieceLargerThanTheBuffer_IsTakenOverSeveralReads_WithoutReadingTheBodyAgain()
+    {
+        var source = new PiecesStream();
+        await using var body = new UpstreamBody(source);
+        var buffer = new byte[4];
+
+        source.Send("abcdefghij");
+
+        Assert.Equal("abcd", await ReadTextAsync(body, buffer));
+        Assert.Equal("efgh", await ReadTextAsync(body, buffer));
+        Assert.Equal("ij", await ReadTextAsync(body, buffer));
+        Assert.Equal(1, source.Reads);
+    }
+
+    [Fact]
+    public async Task TheEnd_IsAReadOfZero_AndStaysSo()
+    {
+        await using var body = new UpstreamBody(new MemoryStream("all"u8.ToArray()));
+        var buffer = new byte[64];
+
+        Assert.Equal("all", await ReadTextAsync(body, buffer));
+        Assert.Equal(0, await body.ReadAsync(buffer, CancellationToken.None));
+        Assert.Equal(0, await body.ReadAsync(buffer, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ABrokenBody_FailsTheNextRead_WithItsOwnException()
+    {
+        var source = new PiecesStream();
+        await using var body = new UpstreamBody(source);
+        var buffer = new byte[64];
+        source.Send("part");
+        Assert.Equal("part", await ReadTextAsync(body, buffer));
+
+        var waiting = body.ReadAsync(buffer, CancellationToken.None).AsTask();
+        source.Fail(new HttpIOException(HttpRequestError.ResponseEnded, "The response ended prematurely."));
+
+        var error = await Assert.ThrowsAsync<HttpIOException>(() => waiting.WaitAsync(Guard));
+        Assert.Equal(HttpRequestError.ResponseEnded, error.HttpRequestError);
+    }
+
+    [Fact]
+    public async Task AWaitingRead_IsCancelledByItsToken_AndDisposalStopsTheBody()
+    {
+        var source = new PiecesStream();
+        var body = new UpstreamBody(source);
+        using var stall = new CancellationTokenSource();
+
+        var waiting = body.ReadAsync(new byte[64], stall.Token).AsTask();
+        await stall.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Guard));
+        await body.DisposeAsync().AsTask().WaitAsync(Guard);
+        Assert.True(source.Disposed);
+    }
+
+    [Fact]
+    public async Task Disposal_WhileAPieceIsNotTakenYet_EndsTheCopy()
+    {
+        var source = new PiecesStream();
+        var body = new UpstreamBody(source);
+        source.Send("abcdef");
+        Assert.Equal("ab", await ReadTextAsync(body, new byte[2]));
+
+        await body.DisposeAsync().AsTask().WaitAsync(Guard);
+
+        Assert.True(source.Disposed);
+    }
+
+    [Fact]
+    public async Task OverLoopback_AChunkedStreamFromKestrel_ArrivesPieceByPiece()
+    {
+        // HttpClient's own chunked body, whose CopyToAsync the body is read through.
+        var pieces = Channel.CreateUnbounded<string>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.MapGet("/", async (HttpContext context) =>
+        {
+            await context.Response.StartAsync();
+            await context.Response.Body.FlushAsync();
+            await foreach (var piece in pieces.Reader.ReadAllAsync())
+            {
+                await context.Response.WriteAsync(piece);
+                await context.Response.Body.FlushAsync();
+            }
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var client = new HttpClient();
+        using var response = await client.GetAsync(address, HttpCompletionOption.ResponseHeadersRead);
+        Assert.True(response.Headers.TransferEncodingChunked);
+        await using var body = new UpstreamBody(await response.Content.ReadAsStreamAsync());
+        var buffer = new byte[64];
+
+        foreach (var piece in new[] { "data: one\n\n", "data: two\n\n" })
+        {
+            var waiting = body.ReadAsync(buffer, CancellationToken.None);
+            pieces.Writer.TryWrite(piece);
+            Assert.Equal(piece, Encoding.UTF8.GetString(buffer, 0, await waiting.AsTask().WaitAsync(Guard)));
+        }
+
+        pieces.Writer.Complete();
+        Assert.Equal(0, await body.ReadAsync(buffer, CancellationToken.None).AsTask().WaitAsync(Guard));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private static async Task<string> ReadTextAsync(UpstreamBody body, byte[] buffer)
+    {
+        var read = await body.ReadAsync(buffer, CancellationToken.None).AsTask().WaitAsync(Guard);
+        return Encoding.UTF8.GetString(buffer, 0, read);
+    }
+
+    /// <summary>A body the test feeds piece by piece; each read takes one piece, waiting for it if none is there.</summary>
+    private sealed class PiecesStream : Stream
+    {
+        private readonly Channel<byte[]> _pieces = Channel.CreateUnbounded<byte[]>();
+        private byte[] _current = [];
+        private int _offset;
+
+        public int Reads { get; private set; }
+
+        public bool Disposed { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public void Send(string piece) => _pieces.Writer.TryWrite(Encoding.UTF8.GetBytes(piece));
+
+        public void Fail(Exception exception) => _pieces.Writer.Complete(exception);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Reads++;
+            if (_offset == _current.Length)
+            {
+                if (!await _pieces.Reader.WaitToReadAsync(cancellationToken))
+                {
+                    return 0;
+                }
+
+                _current = await _pieces.Reader.ReadAsync(cancellationToken);
+                _offset = 0;
+            }
+
+            var length = Math.Min(buffer.Length, _current.Length - _offset);
+            _current.AsMemory(_offset, length).CopyTo(buffer);
+            _offset += length;
+            return length;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+    }
+}
