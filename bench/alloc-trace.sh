@@ -7,6 +7,8 @@
 #   bench/alloc-trace.sh [streams=200] [tokens=200] [rate=50]
 # PROXY_ENV="NAME=value …" adds environment for HarmonyProxy (HarmonyProxy__Inspector__Enabled=false,
 # say). The proxy runs with ReadyToRun off so that every method on a stack is JIT-compiled and named.
+# ROUNDS=n traces n client runs one after the other (3: more samples); PROXY_DLL=path traces another
+# build (a worktree's Release build, for a before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STREAMS=${1:-200}
@@ -34,7 +36,7 @@ UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
   HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
   HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
   DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ReadyToRun=0 \
-  env ${PROXY_ENV:-} dotnet src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll >"$work/proxy.log" 2>&1 &
+  env ${PROXY_ENV:-} dotnet "${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 for target in $UP $PROXY; do
@@ -53,11 +55,16 @@ collector=$!
 exec 3>"$work/stop"
 for _ in $(seq 1 200); do grep -q tracing "$work/collect.log" && break; sleep 0.05; done
 before=$(allocated_bytes)
-line=$($LOAD client --url "http://$PROXY" --streams "$STREAMS" --label harmony-proxy)
+tokens=0
+lines=""
+for _ in $(seq 1 "${ROUNDS:-3}"); do
+  line=$($LOAD client --url "http://$PROXY" --streams "$STREAMS" --label harmony-proxy)
+  lines="$lines
+client: $line"
+  tokens=$((tokens + $(echo "$line" | sed -n 's/.*tokens=\([0-9]*\).*/\1/p')))
+done
 after=$(allocated_bytes)
 exec 3>&-
 wait "$collector"
-tokens=$(echo "$line" | sed -n 's/.*tokens=\([0-9]*\).*/\1/p')
-echo "alloc-trace: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)${PROXY_ENV:+, $PROXY_ENV}"
-echo "client: $line"
+echo "alloc-trace: $STREAMS streams x $TOKENS tokens at $RATE tokens/s, ${ROUNDS:-3} rounds, $(nproc) cores, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)${PROXY_DLL:+, $PROXY_DLL}${PROXY_ENV:+, $PROXY_ENV}$lines"
 $TRACE report --trace "$work/trace.nettrace" --tokens "$tokens" --bytes "$((after - before))" --top "${TOP:-25}"
