@@ -92,6 +92,44 @@ internal sealed class UpstreamBody : IValueTaskSource<int>, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Takes what the body has without waiting for the network: the rest of the piece offered, else
+    /// the copy goes on (inline) and what it offers at once; false when it has to wait (it reads on,
+    /// and the next <see cref="ReadAsync"/> gets the bytes) or the body failed (that read throws).
+    /// </summary>
+    public bool TryRead(Memory<byte> destination, out int read)
+    {
+        read = 0;
+        bool resumeCopy;
+        lock (_lock)
+        {
+            if (!_offered.IsEmpty)
+            {
+                read = TakeOffered(destination.Span);
+                return true;
+            }
+
+            resumeCopy = _copyWaiting;
+            _copyWaiting = false;
+        }
+
+        if (resumeCopy)
+        {
+            _intake.Resume();
+        }
+
+        lock (_lock)
+        {
+            if (!_offered.IsEmpty)
+            {
+                read = TakeOffered(destination.Span);
+                return true;
+            }
+
+            return _ended && _failure is null;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         bool stopCopy;

@@ -45,20 +45,54 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
     public ReadOnlySpan<byte> Data => _currentArray.AsSpan(_currentOffset, _currentLength);
 
     /// <summary>
-    /// Moves to the next event if it is already in memory, without touching the body: false when
-    /// the next event has still to be read (then <see cref="ReadAsync"/> waits for it).
+    /// Moves to the next event if it has already arrived (in memory here, or in HttpClient's buffer
+    /// or the socket's), without waiting for the network: false when the next event has still to
+    /// come (then <see cref="ReadAsync"/> waits for it). HttpClient hands its chunked body over one
+    /// chunk, that is one event, at a time: taking what has arrived here keeps a backlog in one
+    /// write to the client.
     /// </summary>
     public bool TryReadBuffered()
     {
         ReleaseCurrent();
-        return TryTakeEvent();
+        try
+        {
+            return TryTakeArrivedEvent();
+        }
+        catch (UpstreamEventTooLargeException)
+        {
+            // Left for ReadAsync, which finds it again: the events before it reach the client first.
+            return false;
+        }
+    }
+
+    private bool TryTakeArrivedEvent()
+    {
+        while (!TryTakeEvent())
+        {
+            if (_endOfBody)
+            {
+                return false;
+            }
+
+            MakeRoom();
+            if (!_body.TryRead(_buffer.AsMemory(_end), out var read))
+            {
+                return false;
+            }
+
+            _endOfBody = read == 0;
+            _end += read;
+        }
+
+        return true;
     }
 
     /// <summary>Moves to the next event; false when the body has ended.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
     {
-        if (TryReadBuffered())
+        ReleaseCurrent();
+        if (TryTakeArrivedEvent())
         {
             return true;
         }

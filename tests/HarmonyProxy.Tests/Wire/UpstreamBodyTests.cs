@@ -63,6 +63,32 @@ public sealed class UpstreamBodyTests
     }
 
     [Fact]
+    public async Task EventsThatHaveArrived_AreTakenWithoutWaiting_OneWriteForABacklog()
+    {
+        // HttpClient hands a chunked body over one chunk (one event) at a time: the relay's flush
+        // waits for events already there, so those must be taken without a wait.
+        var source = new PiecesStream();
+        await using var events = new UpstreamEventReader(source, 1024);
+        source.Send("data: a\n\n");
+        source.Send("data: b\n\n");
+        source.Send("data: c\n\n");
+
+        Assert.True(await events.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Guard));
+        Assert.Equal("a", Encoding.UTF8.GetString(events.Data));
+        Assert.True(events.TryReadBuffered());
+        Assert.Equal("b", Encoding.UTF8.GetString(events.Data));
+        Assert.True(events.TryReadBuffered());
+        Assert.Equal("c", Encoding.UTF8.GetString(events.Data));
+
+        // Nothing more has arrived: no wait here, the next read waits.
+        Assert.False(events.TryReadBuffered());
+        var waiting = events.ReadAsync(CancellationToken.None);
+        source.Send("data: d\n\n");
+        Assert.True(await waiting.AsTask().WaitAsync(Guard));
+        Assert.Equal("d", Encoding.UTF8.GetString(events.Data));
+    }
+
+    [Fact]
     public async Task TheEnd_IsAReadOfZero_AndStaysSo()
     {
         await using var body = new UpstreamBody(new MemoryStream("all"u8.ToArray()));
