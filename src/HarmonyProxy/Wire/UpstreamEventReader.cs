@@ -16,8 +16,7 @@ namespace HarmonyProxy.Wire;
 /// <remarks>
 /// This replaces SseParser behind a line-counting stream: waiting for a token is one pooled async
 /// method here instead of an async iterator, a parser fill and a wrapper read, which allocated a
-/// state-machine box per token (a third of the relay's garbage at 2,000 streams). The body is read
-/// through <see cref="UpstreamBody"/>, for the same reason one layer down.
+/// state-machine box per token (a third of the relay's garbage at 2,000 streams).
 /// </remarks>
 internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
 {
@@ -25,7 +24,6 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
     private const byte CR = (byte)'\r';
     private const byte LF = (byte)'\n';
 
-    private readonly UpstreamBody _body = new(body);
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
     private int _start;
     private int _end;
@@ -45,54 +43,20 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
     public ReadOnlySpan<byte> Data => _currentArray.AsSpan(_currentOffset, _currentLength);
 
     /// <summary>
-    /// Moves to the next event if it has already arrived (in memory here, or in HttpClient's buffer
-    /// or the socket's), without waiting for the network: false when the next event has still to
-    /// come (then <see cref="ReadAsync"/> waits for it). HttpClient hands its chunked body over one
-    /// chunk, that is one event, at a time: taking what has arrived here keeps a backlog in one
-    /// write to the client.
+    /// Moves to the next event if it is already in memory, without touching the body: false when
+    /// the next event has still to be read (then <see cref="ReadAsync"/> waits for it).
     /// </summary>
     public bool TryReadBuffered()
     {
         ReleaseCurrent();
-        try
-        {
-            return TryTakeArrivedEvent();
-        }
-        catch (UpstreamEventTooLargeException)
-        {
-            // Left for ReadAsync, which finds it again: the events before it reach the client first.
-            return false;
-        }
-    }
-
-    private bool TryTakeArrivedEvent()
-    {
-        while (!TryTakeEvent())
-        {
-            if (_endOfBody)
-            {
-                return false;
-            }
-
-            MakeRoom();
-            if (!_body.TryRead(_buffer.AsMemory(_end), out var read))
-            {
-                return false;
-            }
-
-            _endOfBody = read == 0;
-            _end += read;
-        }
-
-        return true;
+        return TryTakeEvent();
     }
 
     /// <summary>Moves to the next event; false when the body has ended.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
     {
-        ReleaseCurrent();
-        if (TryTakeArrivedEvent())
+        if (TryReadBuffered())
         {
             return true;
         }
@@ -105,7 +69,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
             }
 
             MakeRoom();
-            var read = await _body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read == 0)
             {
                 _endOfBody = true;
@@ -124,7 +88,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
         while (true)
         {
             MakeRoom();
-            var read = await _body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read == 0)
             {
                 return _buffer.AsMemory(_start, _end - _start);
@@ -140,7 +104,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
 
     public async ValueTask DisposeAsync()
     {
-        await _body.DisposeAsync();
+        await body.DisposeAsync();
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
         if (_data is not null)
