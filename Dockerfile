@@ -18,9 +18,10 @@ WORKDIR /app
 COPY --from=build /app/HarmonyProxy /app/appsettings.json ./
 # Socket completions and Kestrel's pipes run on the epoll threads: no thread-pool hop per
 # token (README, Performance; src/HarmonyProxy/Hosting/TransportSetup.cs).
-# Memory: no GC setting is needed for a container limit. The runtime reads the cgroup's limit and
-# keeps its heap within 75 % of it (Server GC with DATAS, from the project file); 2,000 streams ran
-# in a 256 MiB cgroup without a failure (bench/results/2026-12-02-native-aot.md).
+# Memory and GC: no GC setting here. The project file's Server GC with DATAS, non-concurrent, is
+# the one chosen by measurement beside one heap, workstation and conserve-memory
+# (bench/results/2026-12-07-gc.md); the runtime reads the cgroup's limit and keeps its heap within
+# 75 % of it, and 2,000 streams ran in a 256 MiB cgroup without a failure.
 ENV ASPNETCORE_URLS=http://0.0.0.0:8081 \
     UPSTREAM_BASE_URL=http://llama-server:8080/v1 \
     DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1
