@@ -71,4 +71,35 @@ internal sealed partial class UpstreamEventReader
         _start = 0;
         _end = pending;
     }
+
+    private void AppendData(ReadOnlySpan<byte> value)
+    {
+        var separator = _dataAppended ? 1 : 0;
+        var needed = _dataLength + separator + value.Length;
+        if (needed > maxEventBytes)
+        {
+            throw new UpstreamEventTooLargeException($"An upstream event exceeded {maxEventBytes} bytes.");
+        }
+
+        if (_data is null || needed > _data.Length)
+        {
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, InitialBufferBytes));
+            if (_data is not null)
+            {
+                _data.AsSpan(0, _dataLength).CopyTo(grown);
+                ArrayPool<byte>.Shared.Return(_data);
+            }
+
+            _data = grown;
+        }
+
+        if (separator == 1)
+        {
+            _data[_dataLength++] = LF;
+        }
+
+        value.CopyTo(_data.AsSpan(_dataLength));
+        _dataLength += value.Length;
+        _dataAppended = true;
+    }
 }

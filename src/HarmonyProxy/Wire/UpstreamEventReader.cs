@@ -16,7 +16,8 @@ namespace HarmonyProxy.Wire;
 /// <remarks>
 /// This replaces SseParser behind a line-counting stream: waiting for a token is one pooled async
 /// method here instead of an async iterator, a parser fill and a wrapper read, which allocated a
-/// state-machine box per token (a third of the relay's garbage at 2,000 streams).
+/// state-machine box per token (a third of the relay's garbage at 2,000 streams). The body is read
+/// through <see cref="UpstreamBody"/>, for the same reason one layer down.
 /// </remarks>
 internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes) : IAsyncDisposable
 {
@@ -24,6 +25,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
     private const byte CR = (byte)'\r';
     private const byte LF = (byte)'\n';
 
+    private readonly UpstreamBody _body = new(body);
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
     private int _start;
     private int _end;
@@ -43,20 +45,54 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
     public ReadOnlySpan<byte> Data => _currentArray.AsSpan(_currentOffset, _currentLength);
 
     /// <summary>
-    /// Moves to the next event if it is already in memory, without touching the body: false when
-    /// the next event has still to be read (then <see cref="ReadAsync"/> waits for it).
+    /// Moves to the next event if it has already arrived (in memory here, or in HttpClient's buffer
+    /// or the socket's), without waiting for the network: false when the next event has still to
+    /// come (then <see cref="ReadAsync"/> waits for it). HttpClient hands its chunked body over one
+    /// chunk, that is one event, at a time: taking what has arrived here keeps a backlog in one
+    /// write to the client.
     /// </summary>
     public bool TryReadBuffered()
     {
         ReleaseCurrent();
-        return TryTakeEvent();
+        try
+        {
+            return TryTakeArrivedEvent();
+        }
+        catch (UpstreamEventTooLargeException)
+        {
+            // Left for ReadAsync, which finds it again: the events before it reach the client first.
+            return false;
+        }
+    }
+
+    private bool TryTakeArrivedEvent()
+    {
+        while (!TryTakeEvent())
+        {
+            if (_endOfBody)
+            {
+                return false;
+            }
+
+            MakeRoom();
+            if (!_body.TryRead(_buffer.AsMemory(_end), out var read))
+            {
+                return false;
+            }
+
+            _endOfBody = read == 0;
+            _end += read;
+        }
+
+        return true;
     }
 
     /// <summary>Moves to the next event; false when the body has ended.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
     {
-        if (TryReadBuffered())
+        ReleaseCurrent();
+        if (TryTakeArrivedEvent())
         {
             return true;
         }
@@ -69,7 +105,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
             }
 
             MakeRoom();
-            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            var read = await _body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read == 0)
             {
                 _endOfBody = true;
@@ -88,7 +124,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
         while (true)
         {
             MakeRoom();
-            var read = await body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
+            var read = await _body.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
             if (read == 0)
             {
                 return _buffer.AsMemory(_start, _end - _start);
@@ -104,7 +140,7 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
 
     public async ValueTask DisposeAsync()
     {
-        await body.DisposeAsync();
+        await _body.DisposeAsync();
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
         if (_data is not null)
@@ -235,37 +271,6 @@ internal sealed partial class UpstreamEventReader(Stream body, int maxEventBytes
         }
 
         return _endOfBody ? 1 : 0;
-    }
-
-    private void AppendData(ReadOnlySpan<byte> value)
-    {
-        var separator = _dataAppended ? 1 : 0;
-        var needed = _dataLength + separator + value.Length;
-        if (needed > maxEventBytes)
-        {
-            throw new UpstreamEventTooLargeException($"An upstream event exceeded {maxEventBytes} bytes.");
-        }
-
-        if (_data is null || needed > _data.Length)
-        {
-            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, InitialBufferBytes));
-            if (_data is not null)
-            {
-                _data.AsSpan(0, _dataLength).CopyTo(grown);
-                ArrayPool<byte>.Shared.Return(_data);
-            }
-
-            _data = grown;
-        }
-
-        if (separator == 1)
-        {
-            _data[_dataLength++] = LF;
-        }
-
-        value.CopyTo(_data.AsSpan(_dataLength));
-        _dataLength += value.Length;
-        _dataAppended = true;
     }
 }
 

@@ -133,6 +133,23 @@ internal sealed class ForwarderHarness : IAsyncDisposable
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+        /// <summary>
+        /// The proxy reads the body by copying it: the write returns once the reader has taken every
+        /// recorded byte and comes back for more, that is once the relay has handled them all.
+        /// </summary>
+        public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+        {
+            await destination.WriteAsync(bytes.AsMemory(_position), cancellationToken);
+            _position = bytes.Length;
+            if (!heldOpen)
+            {
+                return;
+            }
+
+            _drained.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
         public override void Flush()
         {
         }
