@@ -31,12 +31,9 @@ trap cleanup EXIT INT TERM
 
 $LOAD upstream --urls "http://$UP" --tokens "$TOKENS" --rate "$RATE" >"$work/upstream.log" 2>&1 &
 pids+=($!)
-UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
-  HarmonyProxy__Upstream__MaxConcurrentRequests=10000 HarmonyProxy__Upstream__MaxQueuedRequests=10000 \
-  HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
-  HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
-  DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ReadyToRun=0 \
-  env ${PROXY_ENV:-} dotnet "${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}" >"$work/proxy.log" 2>&1 &
+source bench/proxy-bench-env.sh
+UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" DOTNET_ReadyToRun=0 \
+  env "${PROXY_BENCH_ENV[@]}" ${PROXY_ENV:-} dotnet "${PROXY_DLL:-src/HarmonyProxy/bin/Release/net10.0/HarmonyProxy.dll}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 for target in $UP $PROXY; do

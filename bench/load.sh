@@ -105,12 +105,9 @@ case "$proxy_dll" in
   *) proxy_command=("$proxy_dll") ;;
 esac
 # HarmonyProxy runs with the Dockerfile's runtime switch (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS).
+source bench/proxy-bench-env.sh
 UPSTREAM_BASE_URL="http://$UP/v1" ASPNETCORE_URLS="http://$PROXY" \
-  HarmonyProxy__Upstream__MaxConcurrentRequests=10000 HarmonyProxy__Upstream__MaxQueuedRequests=10000 \
-  HarmonyProxy__Security__RequestsPerMinutePerClient=0 HarmonyProxy__Security__ConcurrentRequestsPerClient=0 \
-  HarmonyProxy__Upstream__CircuitBreakerFailureRatio=1 \
-  DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
-  "${launcher[@]}" env ${PROXY_ENV:-} "${proxy_command[@]}" >"$work/proxy.log" 2>&1 &
+  "${launcher[@]}" env "${PROXY_BENCH_ENV[@]}" ${PROXY_ENV:-} "${proxy_command[@]}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 pids+=($proxy_pid)
 

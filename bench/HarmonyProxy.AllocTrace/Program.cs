@@ -111,7 +111,7 @@ internal sealed record AllocationSample(double Bytes, double Objects, string Typ
         "System.Enum", "System.Convert", "System.Delegate", "System.Object", "System.Buffer", "System.ValueTuple", "System.Lazy",
         "System.Net.ServerSentEvents.", "System.SpanHelpers", "System.Guid", "System.DateTime", "System.TimeSpan",
         "System.Diagnostics.Stopwatch", "System.Diagnostics.Activity", "System.Diagnostics.DiagnosticListener",
-        "System.Diagnostics.Metrics.", "System.Collections.Concurrent.", "System.Exception", "System.GC",
+        "System.Diagnostics.Metrics.", "System.Exception", "System.GC",
         "Microsoft.Extensions.Primitives.", "System.Net.Http.Headers.",
     ];
 
@@ -120,7 +120,6 @@ internal sealed record AllocationSample(double Bytes, double Objects, string Typ
         ("HarmonyProxy.", "proxy"),
         ("Microsoft.AspNetCore.", "Kestrel and ASP.NET Core"),
         ("System.Net.Http.", "HttpClient"),
-        ("System.Net.Sockets.", "sockets"),
         ("System.Net.", "sockets"),
         ("Polly.", "libraries (Polly)"),
         ("Prometheus.", "libraries (prometheus-net)"),

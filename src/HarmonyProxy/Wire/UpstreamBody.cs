@@ -64,9 +64,9 @@ internal sealed partial class UpstreamBody : IValueTaskSource<int>, IAsyncDispos
         lock (_lock)
         {
             // The copy may have offered a piece since: it did not find the read waiting.
-            if (!_offered.IsEmpty)
+            if (TryTakeOffered(destination.Span, out read))
             {
-                return new ValueTask<int>(TakeOffered(destination.Span));
+                return new ValueTask<int>(read);
             }
 
             if (_ended)
@@ -89,13 +89,11 @@ internal sealed partial class UpstreamBody : IValueTaskSource<int>, IAsyncDispos
     /// </summary>
     public bool TryRead(Memory<byte> destination, out int read)
     {
-        read = 0;
         bool resumeCopy;
         lock (_lock)
         {
-            if (!_offered.IsEmpty)
+            if (TryTakeOffered(destination.Span, out read))
             {
-                read = TakeOffered(destination.Span);
                 return true;
             }
 
@@ -111,13 +109,7 @@ internal sealed partial class UpstreamBody : IValueTaskSource<int>, IAsyncDispos
 
         lock (_lock)
         {
-            if (!_offered.IsEmpty)
-            {
-                read = TakeOffered(destination.Span);
-                return true;
-            }
-
-            return _ended && _failure is null;
+            return TryTakeOffered(destination.Span, out read) || (_ended && _failure is null);
         }
     }
 
@@ -163,6 +155,12 @@ internal sealed partial class UpstreamBody : IValueTaskSource<int>, IAsyncDispos
 
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _read.OnCompleted(continuation, state, token, flags);
+
+    private bool TryTakeOffered(Span<byte> destination, out int read)
+    {
+        read = _offered.IsEmpty ? 0 : TakeOffered(destination);
+        return read > 0;
+    }
 
     private int TakeOffered(Span<byte> destination)
     {
